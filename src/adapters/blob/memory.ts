@@ -1,0 +1,18 @@
+import type { BlobObject, BlobStore } from "../../ports/blob";
+
+/** Blob store in a Map: tests and throwaway instances. */
+export class MemoryBlobStore implements BlobStore {
+  readonly #objects = new Map<string, BlobObject>();
+
+  async put(key: string, body: Uint8Array, options: { contentType: string }): Promise<void> {
+    this.#objects.set(key, { body: body.slice(), contentType: options.contentType, size: body.byteLength });
+  }
+
+  async get(key: string): Promise<BlobObject | null> {
+    return this.#objects.get(key) ?? null;
+  }
+
+  async delete(key: string): Promise<void> {
+    this.#objects.delete(key);
+  }
+}

@@ -1,0 +1,111 @@
+import { bodyLimit } from "hono/body-limit";
+import { compress } from "hono/compress";
+import { cors } from "hono/cors";
+import { etag } from "hono/etag";
+import { requestId } from "hono/request-id";
+import { secureHeaders } from "hono/secure-headers";
+import type { MiddlewareHandler } from "hono";
+import { EventBus } from "./events/bus";
+import type { AppEnv, Services } from "./http/context";
+import { apiVersion, requireJsonBody } from "./http/middleware/api";
+import { requestContext } from "./http/middleware/request-context";
+import { serverSpan } from "./http/middleware/telemetry";
+import { notFoundHandler } from "./http/not-found";
+import { createRouter, type Router } from "./http/openapi";
+import { onError } from "./http/problem";
+import { AppError } from "./lib/errors";
+import { coreJobs } from "./jobs/core.jobs";
+import { JobRunner } from "./jobs/runner";
+import { registerDevMail } from "./modules/dev/dev.handlers";
+import { DOCS_CSP, registerDocs } from "./modules/docs/docs.handlers";
+import { registerJobs } from "./modules/jobs/jobs.handlers";
+import { registerSystem } from "./modules/system/system.handlers";
+import type { Platform } from "./ports/platform";
+
+const API_CSP = "default-src 'none'; frame-ancestors 'none'";
+
+export interface AppInstance {
+  app: Router;
+  services: Services;
+}
+
+function contentSecurityPolicy(): MiddlewareHandler<AppEnv> {
+  return async (c, next) => {
+    await next();
+    if (!c.res.headers.has("Content-Security-Policy"))
+      c.res.headers.set("Content-Security-Policy", c.req.path === "/docs" ? DOCS_CSP : API_CSP);
+  };
+}
+
+/** Builds the whole HTTP application on a platform. Call once per process or isolate. */
+export function createApp(platform: Platform): AppInstance {
+  const { config } = platform;
+  const events = new EventBus({ db: platform.db, clock: platform.clock, logger: platform.logger, defer: (p) => platform.defer(p) });
+  const jobs = new JobRunner(platform, events);
+  jobs.register(...coreJobs);
+  const services: Services = { events, jobs };
+
+  const app = createRouter();
+  app.use(
+    "*",
+    requestId({
+      headerName: "X-Request-Id",
+      // A client's id is kept only when well formed ([A-Za-z0-9_=-], at most 128 chars); else we make one.
+      limitLength: 128,
+    }),
+  );
+  app.use("*", serverSpan(platform.tracer));
+  app.use("*", requestContext(platform, services));
+  app.use(
+    "*",
+    secureHeaders({
+      strictTransportSecurity: config.isProduction ? "max-age=63072000; includeSubDomains" : false,
+      xFrameOptions: "DENY",
+      referrerPolicy: "no-referrer",
+      crossOriginResourcePolicy: "same-site",
+      crossOriginOpenerPolicy: "same-origin",
+      xXssProtection: "0",
+    }),
+  );
+  app.use("*", contentSecurityPolicy());
+  app.use(
+    "*",
+    cors({
+      origin: (origin) => (config.CORS_ORIGINS.includes("*") ? origin : config.CORS_ORIGINS.includes(origin) ? origin : null),
+      credentials: true,
+      maxAge: 600,
+      allowMethods: ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"],
+      allowHeaders: ["Authorization", "Content-Type", "Accept-Version", "X-Request-Id", "If-None-Match", "Idempotency-Key", "traceparent", "tracestate"],
+      exposeHeaders: ["X-Request-Id", "API-Version", "ETag", "Link", "RateLimit", "RateLimit-Policy", "Retry-After", "Deprecation", "Sunset", "Location"],
+    }),
+  );
+  app.use("/api/v1/*", apiVersion());
+  app.use("*", compress({ threshold: 1024 }));
+  app.use(
+    "/api/v1/*",
+    bodyLimit({
+      maxSize: config.BODY_LIMIT_BYTES,
+      onError: () => {
+        throw new AppError(413, "PAYLOAD_TOO_LARGE", `The request body exceeds ${config.BODY_LIMIT_BYTES} bytes`);
+      },
+    }),
+  );
+  app.use("/api/v1/*", requireJsonBody());
+  const conditional = etag();
+  app.use("/api/v1/*", (c, next) => (c.req.method === "GET" ? conditional(c, next) : next()));
+
+  app.openAPIRegistry.registerComponent("securitySchemes", "bearerAuth", {
+    type: "http",
+    scheme: "bearer",
+    description: "Access token, personal access token, agent token, or the operator/metrics token where stated.",
+  });
+
+  registerSystem(app);
+  registerJobs(app);
+  registerDocs(app);
+  if (config.NODE_ENV === "development") registerDevMail(app);
+
+  app.notFound(notFoundHandler(() => app.routes));
+  app.onError(onError);
+  return { app, services };
+}

@@ -1,0 +1,192 @@
+import { z } from "zod";
+
+/**
+ * The whole configuration, validated once at start-up. `parseConfig` never exits or throws for bad
+ * input: it returns every problem at once, grouped as errors and warnings, and the runtime decides.
+ */
+
+const bool = z
+  .enum(["true", "false", "1", "0", "yes", "no"])
+  .transform((v) => v === "true" || v === "1" || v === "yes");
+
+const csv = z
+  .string()
+  .transform((v) =>
+    v
+      .split(",")
+      .map((s) => s.trim())
+      .filter(Boolean),
+  );
+
+const int = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
+
+/** `kid:base64key` pairs; the first is the key new ciphertexts are written with. */
+const encryptionKeys = z.string().transform((value, ctx) => {
+  const keys: { id: string; key: string }[] = [];
+  for (const part of value.split(",").map((s) => s.trim()).filter(Boolean)) {
+    const i = part.indexOf(":");
+    const id = i > 0 ? part.slice(0, i) : "";
+    const key = i > 0 ? part.slice(i + 1) : "";
+    if (!/^[A-Za-z0-9_-]{1,32}$/.test(id) || !isKey32(key)) {
+      ctx.addIssue({ code: "custom", message: "each entry must be <keyId>:<base64 of 32 bytes>" });
+      return z.NEVER;
+    }
+    keys.push({ id, key });
+  }
+  if (keys.length === 0) {
+    ctx.addIssue({ code: "custom", message: "must list at least one key" });
+    return z.NEVER;
+  }
+  return keys;
+});
+
+function isKey32(b64: string): boolean {
+  try {
+    return atob(b64.replace(/-/g, "+").replace(/_/g, "/")).length === 32;
+  } catch {
+    return false;
+  }
+}
+
+const url = z.url();
+
+export const envSchema = z.object({
+  NODE_ENV: z.enum(["development", "production", "test"]).default("development"),
+  PORT: int(0, 65535).default(3000),
+  HOST: z.string().min(1).default("0.0.0.0"),
+  DATA_DIR: z.string().min(1).default("./data"),
+  /** libSQL URL: file:, :memory:, http(s)://, ws(s)://, libsql://. Default: file under DATA_DIR. */
+  DATABASE_URL: z
+    .string()
+    .regex(/^(file:|:memory:$|https?:\/\/|wss?:\/\/|libsql:\/\/)/, "must be file:, :memory:, http(s)://, ws(s):// or libsql://")
+    .optional(),
+  DATABASE_AUTH_TOKEN: z.string().min(1).optional(),
+  REDIS_URL: z.string().regex(/^rediss?:\/\//, "must start with redis:// or rediss://").optional(),
+  JWT_SECRET: z.string().min(32, "must be at least 32 characters").optional(),
+  JWT_ISSUER: z.string().min(1).optional(),
+  JWT_AUDIENCE: z.string().min(1).default("teamtrack-api"),
+  ENCRYPTION_KEY: z
+    .string()
+    .refine(isKey32, "must be base64 of exactly 32 bytes (openssl rand -base64 32)")
+    .optional(),
+  ENCRYPTION_KEYS: encryptionKeys.optional(),
+  CORS_ORIGINS: csv.default([]),
+  TRUST_PROXY: z
+    .enum(["x-forwarded-for", "x-real-ip", "cf-connecting-ip", "true-client-ip", "fly-client-ip"])
+    .optional(),
+  METRICS_TOKEN: z.string().min(16, "must be at least 16 characters").optional(),
+  /** Instance operator credentials for /api/v1/admin/* (jobs) and detailed health. */
+  OPERATOR_TOKEN: z.string().min(32, "must be at least 32 characters").optional(),
+  LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
+  OTEL_EXPORTER_OTLP_ENDPOINT: url.optional(),
+  OTEL_SERVICE_NAME: z.string().min(1).default("teamtrack"),
+  RESEND_API_KEY: z.string().min(1).optional(),
+  RESEND_BASE_URL: url.optional(),
+  MAIL_FROM: z.string().min(3).default("TeamTrack <no-reply@teamtrack.local>"),
+  PUBLIC_URL: url.optional(),
+  BODY_LIMIT_BYTES: int(1024, 64 * 1024 * 1024).default(1024 * 1024),
+  SHUTDOWN_TIMEOUT_MS: int(0, 120_000).default(10_000),
+  SLOW_QUERY_MS: int(0, 600_000).default(100),
+  MIGRATE_ON_START: bool.default(true),
+  JOBS_ENABLED: bool.default(true),
+  /** Instance name in logs, job runs and traces; default: generated per process. */
+  INSTANCE_ID: z.string().regex(/^[\w.-]{1,64}$/).optional(),
+});
+
+export type Env = z.infer<typeof envSchema>;
+
+export interface Config extends Omit<Env, "ENCRYPTION_KEY" | "ENCRYPTION_KEYS" | "JWT_SECRET"> {
+  databaseUrl: string;
+  jwtSecret: string;
+  jwtIssuer: string;
+  /** Active key first. */
+  encryptionKeys: { id: string; key: string }[];
+  isProduction: boolean;
+  publicUrl: string;
+  version: string;
+}
+
+export interface ConfigProblem {
+  variable: string;
+  message: string;
+}
+
+export interface ConfigReport {
+  config?: Config;
+  errors: ConfigProblem[];
+  warnings: ConfigProblem[];
+}
+
+/** Secrets that development may generate once; production must be given them. */
+export const GENERATED_SECRETS = ["JWT_SECRET", "ENCRYPTION_KEY"] as const;
+
+export const VERSION = "0.1.0";
+
+/**
+ * Validate an environment. Unset and empty variables count as absent (an empty line in .env must not
+ * turn into an empty secret). Every problem is reported, never only the first.
+ */
+export function parseConfig(raw: Record<string, string | undefined>): ConfigReport {
+  const env: Record<string, string> = {};
+  for (const [k, v] of Object.entries(raw)) if (v !== undefined && v.trim() !== "") env[k] = v.trim();
+
+  const errors: ConfigProblem[] = [];
+  const warnings: ConfigProblem[] = [];
+  const parsed = envSchema.safeParse(env);
+  if (!parsed.success) {
+    for (const issue of parsed.error.issues) {
+      errors.push({ variable: String(issue.path[0] ?? "?"), message: issue.message });
+    }
+  }
+  const nodeEnv = env.NODE_ENV ?? "development";
+  const isProduction = nodeEnv === "production";
+  if (isProduction) {
+    if (!env.JWT_SECRET) errors.push({ variable: "JWT_SECRET", message: "is required in production" });
+    if (!env.ENCRYPTION_KEY && !env.ENCRYPTION_KEYS)
+      errors.push({ variable: "ENCRYPTION_KEY", message: "ENCRYPTION_KEY or ENCRYPTION_KEYS is required in production" });
+    if ((env.CORS_ORIGINS ?? "").split(",").some((o) => o.trim() === "*"))
+      errors.push({ variable: "CORS_ORIGINS", message: "'*' is refused in production; list the allowed origins" });
+    if (!env.PUBLIC_URL) warnings.push({ variable: "PUBLIC_URL", message: "unset; links in emails will point at localhost" });
+    else if (env.PUBLIC_URL.startsWith("http://"))
+      warnings.push({ variable: "PUBLIC_URL", message: "is not https in production" });
+    if (!env.METRICS_TOKEN) warnings.push({ variable: "METRICS_TOKEN", message: "unset; /metrics is disabled" });
+    if (!env.RESEND_API_KEY)
+      warnings.push({ variable: "RESEND_API_KEY", message: "unset; emails go to the dev outbox, nobody receives them" });
+  }
+  if (env.ENCRYPTION_KEY && env.ENCRYPTION_KEYS)
+    warnings.push({ variable: "ENCRYPTION_KEY", message: "ignored because ENCRYPTION_KEYS is set" });
+  if (env.RESEND_BASE_URL && !env.RESEND_API_KEY)
+    warnings.push({ variable: "RESEND_BASE_URL", message: "has no effect without RESEND_API_KEY" });
+
+  if (errors.length > 0 || !parsed.success) return { errors, warnings };
+  const e = parsed.data;
+  const { ENCRYPTION_KEY, ENCRYPTION_KEYS, JWT_SECRET, ...rest } = e;
+  const publicUrl = (e.PUBLIC_URL ?? `http://localhost:${e.PORT}`).replace(/\/$/, "");
+  const config: Config = {
+    ...rest,
+    databaseUrl: e.DATABASE_URL ?? `file:${e.DATA_DIR.replace(/\/$/, "")}/teamtrack.db`,
+    jwtSecret: JWT_SECRET ?? "",
+    jwtIssuer: e.JWT_ISSUER ?? publicUrl,
+    encryptionKeys: ENCRYPTION_KEYS ?? (ENCRYPTION_KEY ? [{ id: "k1", key: ENCRYPTION_KEY }] : []),
+    isProduction,
+    publicUrl,
+    version: VERSION,
+  };
+  if (!config.jwtSecret) errors.push({ variable: "JWT_SECRET", message: "is required" });
+  if (config.encryptionKeys.length === 0) errors.push({ variable: "ENCRYPTION_KEY", message: "is required" });
+  return errors.length ? { errors, warnings } : { config, errors, warnings };
+}
+
+/** Human-readable report, one line per problem, grouped. */
+export function formatReport(report: ConfigReport): string {
+  const lines: string[] = [];
+  if (report.errors.length) {
+    lines.push(`Configuration errors (${report.errors.length}):`);
+    for (const p of report.errors) lines.push(`  ✗ ${p.variable}: ${p.message}`);
+  }
+  if (report.warnings.length) {
+    lines.push(`Configuration warnings (${report.warnings.length}):`);
+    for (const p of report.warnings) lines.push(`  ! ${p.variable}: ${p.message}`);
+  }
+  return lines.join("\n");
+}

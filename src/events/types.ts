@@ -1,0 +1,27 @@
+/**
+ * The catalogue of domain events. Feature modules add their events by declaration merging:
+ *
+ *   declare module "../../events/types" {
+ *     interface DomainEvents { "timer.started": { entryId: string; memberId: string } }
+ *   }
+ *
+ * Names are past tense, `<entity>.<verb>`.
+ */
+// biome-ignore lint/suspicious/noEmptyInterface: extended by modules through declaration merging
+export interface DomainEvents {
+  /** Emitted by `POST /admin/jobs/{id}/run`; lets operators see the event pipeline work end to end. */
+  "job.triggered": { jobId: string; runId: string | null; trigger: "manual" | "cli" };
+}
+
+export type EventType = keyof DomainEvents;
+
+export interface DomainEvent<T extends EventType = EventType> {
+  id: string;
+  type: T;
+  /** Owning organization, when the event belongs to one (webhooks and realtime route by it). */
+  orgId: string | null;
+  /** Who caused it, when known (user id, token id, "system"). */
+  actor: string | null;
+  occurredAt: Date;
+  payload: DomainEvents[T];
+}

@@ -1,0 +1,66 @@
+import type { MiddlewareHandler } from "hono";
+import { matchedRoutes } from "hono/route";
+import type { AppEnv, Services } from "../context";
+import type { Platform } from "../../ports/platform";
+
+/** Route template that handled the request (`/api/v1/admin/jobs/:id/run`), never the raw path. */
+export function routeTemplate(c: Parameters<MiddlewareHandler<AppEnv>>[0]): string {
+  const route = matchedRoutes(c)[c.req.routeIndex];
+  return route && route.method !== "ALL" ? route.path : "unmatched";
+}
+
+function clientIp(c: Parameters<MiddlewareHandler<AppEnv>>[0], trustProxy?: string): string {
+  if (trustProxy) {
+    const raw = c.req.header(trustProxy);
+    if (raw) {
+      // X-Forwarded-For is appended to by each hop: the entry the trusted proxy added is the last one.
+      const parts = raw.split(",").map((s) => s.trim()).filter(Boolean);
+      const ip = trustProxy === "x-forwarded-for" ? parts[parts.length - 1] : parts[0];
+      if (ip) return ip;
+    }
+  }
+  return c.env?.ip ?? "unknown";
+}
+
+/**
+ * Per-request context: platform and services in `c.var`, a child logger bound to the request id,
+ * the client IP, a `defer` that survives the response, and one access-log line plus HTTP metrics
+ * (labelled by route template) when the response is ready.
+ */
+export function requestContext(platform: Platform, services: Services): MiddlewareHandler<AppEnv> {
+  return async (c, next) => {
+    const started = performance.now();
+    const requestId = c.get("requestId");
+    const logger = platform.logger.child({ requestId });
+    c.set("platform", platform);
+    c.set("services", services);
+    c.set("logger", logger);
+    c.set("clientIp", clientIp(c, platform.config.TRUST_PROXY));
+    let waitUntil: ((p: Promise<unknown>) => void) | undefined;
+    try {
+      waitUntil = c.executionCtx.waitUntil.bind(c.executionCtx);
+    } catch {
+      waitUntil = undefined; // no ExecutionContext outside Workers
+    }
+    c.set("defer", (p) => {
+      platform.defer(p);
+      waitUntil?.(p);
+    });
+    try {
+      await next();
+    } finally {
+      const seconds = (performance.now() - started) / 1000;
+      const route = routeTemplate(c);
+      const status = c.res.status;
+      platform.metrics.httpRequest({ method: c.req.method, route, status }, seconds);
+      const line = {
+        req: { method: c.req.method, url: new URL(c.req.url).pathname, route, headers: Object.fromEntries(c.req.raw.headers) },
+        res: { status },
+        ip: c.get("clientIp"),
+        durationMs: Math.round(seconds * 10000) / 10,
+      };
+      if (status >= 500) logger.error(line, "request completed");
+      else if (!c.req.path.startsWith("/health/")) logger.info(line, "request completed");
+    }
+  };
+}

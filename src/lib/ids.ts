@@ -1,0 +1,18 @@
+import { ulid } from "./crypto";
+
+/** Prefixes of every id the API hands out. Ids are opaque: clients must not parse them. */
+export const ID_PREFIX = {
+  jobRun: "jrun",
+  event: "evt",
+  outbox: "obx",
+  mail: "mail",
+  user: "usr",
+  org: "org",
+  session: "ses",
+} as const;
+
+export type IdKind = keyof typeof ID_PREFIX;
+
+export function newId(kind: IdKind, now: Date = new Date()): string {
+  return `${ID_PREFIX[kind]}_${ulid(now.getTime())}`;
+}

@@ -1,0 +1,135 @@
+import { mkdirSync } from "node:fs";
+import { statfs } from "node:fs/promises";
+import { dirname, join } from "node:path";
+import type { SpanExporter } from "@opentelemetry/sdk-trace-base";
+import type { DestinationStream } from "pino";
+import { FsBlobStore } from "../adapters/blob/fs";
+import { MemoryBlobStore } from "../adapters/blob/memory";
+import { openLibsql } from "../adapters/db/libsql";
+import { MemoryKvStore, MemoryPubSub, MemoryRateLimiter } from "../adapters/kv/memory";
+import { createRedis, RedisKvStore, RedisPubSub, RedisRateLimiter } from "../adapters/kv/redis";
+import { OutboxMailer } from "../adapters/mail/outbox";
+import { PromMetrics } from "../adapters/metrics/prom";
+import type { Config } from "../config/env";
+import { migrations } from "../db/migrations.generated";
+import { migrate } from "../db/migrate";
+import { randomBase62 } from "../lib/crypto";
+import { type Clock, systemClock } from "../ports/clock";
+import type { BlobStore } from "../ports/blob";
+import type { HealthCheck, Platform } from "../ports/platform";
+import { createQueryObserver } from "../telemetry/db";
+import { createLogger } from "./logger";
+import { createTracing } from "./telemetry";
+
+export interface BunPlatformOptions {
+  clock?: Clock;
+  /** Extra span exporter (tests: InMemorySpanExporter). */
+  spanExporter?: SpanExporter;
+  /** Log destination (tests capture logs). */
+  logDestination?: DestinationStream;
+  /** Blob store override; default: filesystem under DATA_DIR/blobs, memory for :memory: databases. */
+  blobs?: BlobStore;
+  /** Apply pending migrations before returning (default: config.MIGRATE_ON_START). */
+  migrate?: boolean;
+  runtime?: "bun" | "memory";
+}
+
+/** Builds the platform for a Bun process: libSQL (file, memory or server), memory or Redis state. */
+export async function createBunPlatform(config: Config, opts: BunPlatformOptions = {}): Promise<Platform> {
+  const clock = opts.clock ?? systemClock;
+  const instanceId = config.INSTANCE_ID ?? `${(process.env.HOSTNAME ?? "tt").slice(0, 24)}-${randomBase62(6)}`;
+  const logger = createLogger({
+    level: config.LOG_LEVEL,
+    base: { service: config.OTEL_SERVICE_NAME, instance: instanceId },
+    destination: opts.logDestination,
+  });
+  const metrics = new PromMetrics();
+  const tracing = createTracing({
+    serviceName: config.OTEL_SERVICE_NAME,
+    version: config.version,
+    instanceId,
+    environment: config.NODE_ENV,
+    otlpEndpoint: config.OTEL_EXPORTER_OTLP_ENDPOINT,
+    exporter: opts.spanExporter,
+  });
+  const observe = createQueryObserver({ tracer: tracing.tracer, metrics, logger, slowQueryMs: config.SLOW_QUERY_MS, system: "sqlite" });
+
+  if (config.databaseUrl.startsWith("file:")) mkdirSync(dirname(config.databaseUrl.slice(5)), { recursive: true });
+  const { db, client, dialect } = await openLibsql({ url: config.databaseUrl, authToken: config.DATABASE_AUTH_TOKEN, observe });
+  if (opts.migrate ?? config.MIGRATE_ON_START) {
+    const { applied } = await migrate(db, migrations);
+    if (applied.length) logger.info({ applied }, "migrations applied");
+  }
+
+  const healthChecks: HealthCheck[] = [];
+  let kv: Platform["kv"];
+  let rateLimiter: Platform["rateLimiter"];
+  let pubsub: Platform["pubsub"];
+  if (config.REDIS_URL) {
+    const redis = createRedis(config.REDIS_URL);
+    kv = new RedisKvStore(redis);
+    rateLimiter = new RedisRateLimiter(redis);
+    pubsub = new RedisPubSub(redis);
+    healthChecks.push({ name: "redis", check: () => kv.ping() });
+  } else {
+    kv = new MemoryKvStore(clock);
+    rateLimiter = new MemoryRateLimiter(clock);
+    pubsub = new MemoryPubSub();
+  }
+
+  const blobs = opts.blobs ?? (dialect === "libsql-memory" ? new MemoryBlobStore() : new FsBlobStore(join(config.DATA_DIR, "blobs")));
+  const pending = new Set<Promise<unknown>>();
+  const scalarPath = join(dirname(Bun.resolveSync("@scalar/api-reference", import.meta.dir)), "browser", "standalone.js");
+  let closed = false;
+
+  const platform: Platform = {
+    runtime: opts.runtime ?? "bun",
+    instanceId,
+    config,
+    db,
+    dbDialect: dialect,
+    kv,
+    rateLimiter,
+    pubsub,
+    mailer: new OutboxMailer({ db, clock, logger, defaultFrom: config.MAIL_FROM }),
+    blobs,
+    clock,
+    logger,
+    metrics,
+    tracer: tracing.tracer,
+    healthChecks,
+    system: {
+      async diskFree() {
+        const s = await statfs(config.DATA_DIR).catch(() => statfs("."));
+        return { freeBytes: s.bavail * s.bsize, totalBytes: s.blocks * s.bsize };
+      },
+      memory() {
+        const m = process.memoryUsage();
+        return { rssBytes: m.rss, heapUsedBytes: m.heapUsed };
+      },
+      uptimeSeconds: () => process.uptime(),
+    },
+    assets: {
+      async scalarBundle() {
+        const file = Bun.file(scalarPath);
+        return (await file.exists()) ? new Response(file) : null;
+      },
+    },
+    defer(work) {
+      const p = work.catch((err) => logger.error({ err }, "deferred work failed")).finally(() => pending.delete(p));
+      pending.add(p);
+    },
+    async drain() {
+      while (pending.size) await Promise.allSettled([...pending]);
+    },
+    async close() {
+      if (closed) return;
+      closed = true;
+      await platform.drain();
+      await Promise.allSettled([tracing.shutdown(), pubsub.close(), kv.close()]);
+      client.close();
+      logger.flush?.();
+    },
+  };
+  return platform;
+}

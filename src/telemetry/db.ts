@@ -1,0 +1,48 @@
+import { SpanKind, SpanStatusCode, type Tracer } from "@opentelemetry/api";
+import type { Logger, Metrics } from "../ports/platform";
+
+/** Wraps one database round trip: span, duration histogram, slow-query log. */
+export type QueryObserver = <T>(operation: string, sql: string, run: () => Promise<T>) => Promise<T>;
+
+export function sqlOperation(sql: string): string {
+  const m = /^\s*(?:--[^\n]*\n\s*)*(\w+)/.exec(sql);
+  const op = m?.[1]?.toLowerCase() ?? "other";
+  return ["select", "insert", "update", "delete", "pragma", "create", "with", "begin", "vacuum"].includes(op)
+    ? op
+    : "other";
+}
+
+export function createQueryObserver(deps: {
+  tracer: Tracer;
+  metrics: Metrics;
+  logger: Logger;
+  slowQueryMs: number;
+  system: string;
+}): QueryObserver {
+  const { tracer, metrics, logger, slowQueryMs, system } = deps;
+  return (operation, sql, run) =>
+    tracer.startActiveSpan(
+      `db.${operation}`,
+      {
+        kind: SpanKind.CLIENT,
+        attributes: { "db.system.name": system, "db.operation.name": operation, "db.query.text": sql.slice(0, 2000) },
+      },
+      async (span) => {
+        const started = performance.now();
+        let ok = true;
+        try {
+          return await run();
+        } catch (err) {
+          ok = false;
+          span.recordException(err as Error);
+          span.setStatus({ code: SpanStatusCode.ERROR, message: (err as Error).message });
+          throw err;
+        } finally {
+          const ms = performance.now() - started;
+          metrics.dbQuery({ operation, ok }, ms / 1000);
+          if (ms > slowQueryMs) logger.warn({ durationMs: Math.round(ms), sql: sql.slice(0, 500) }, "slow query");
+          span.end();
+        }
+      },
+    );
+}
