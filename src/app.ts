@@ -1,5 +1,4 @@
 import { bodyLimit } from "hono/body-limit";
-import { compress } from "hono/compress";
 import { cors } from "hono/cors";
 import { etag } from "hono/etag";
 import { requestId } from "hono/request-id";
@@ -8,6 +7,7 @@ import type { MiddlewareHandler } from "hono";
 import { EventBus } from "./events/bus";
 import type { AppEnv, Services } from "./http/context";
 import { apiVersion, requireJsonBody } from "./http/middleware/api";
+import { compression } from "./http/middleware/compression";
 import { requestContext } from "./http/middleware/request-context";
 import { serverSpan } from "./http/middleware/telemetry";
 import { notFoundHandler } from "./http/not-found";
@@ -80,7 +80,7 @@ export function createApp(platform: Platform): AppInstance {
     }),
   );
   app.use("/api/v1/*", apiVersion());
-  app.use("*", compress({ threshold: 1024 }));
+  app.use("*", compression(1024));
   app.use(
     "/api/v1/*",
     bodyLimit({

@@ -66,10 +66,17 @@ export async function createBunPlatform(config: Config, opts: BunPlatformOptions
   let rateLimiter: Platform["rateLimiter"];
   let pubsub: Platform["pubsub"];
   if (config.REDIS_URL) {
-    const redis = createRedis(config.REDIS_URL);
+    // ioredis reports every failed reconnect; one warning per 30 s is enough to see an outage.
+    let lastWarn = 0;
+    const onError = (err: unknown) => {
+      if (Date.now() - lastWarn < 30_000) return;
+      lastWarn = Date.now();
+      logger.warn({ err: { message: (err as Error).message } }, "redis error");
+    };
+    const redis = createRedis(config.REDIS_URL, { onError });
     kv = new RedisKvStore(redis);
-    rateLimiter = new RedisRateLimiter(redis);
-    pubsub = new RedisPubSub(redis);
+    rateLimiter = new RedisRateLimiter(redis, { clock });
+    pubsub = new RedisPubSub(redis, { onError });
     healthChecks.push({ name: "redis", check: () => kv.ping() });
   } else {
     kv = new MemoryKvStore(clock);
@@ -126,7 +133,9 @@ export async function createBunPlatform(config: Config, opts: BunPlatformOptions
       if (closed) return;
       closed = true;
       await platform.drain();
-      await Promise.allSettled([tracing.shutdown(), pubsub.close(), kv.close()]);
+      // The KvStore owns the shared Redis connection: close it after what uses it.
+      await Promise.allSettled([tracing.shutdown(), pubsub.close()]);
+      await kv.close().catch(() => {});
       client.close();
       logger.flush?.();
     },

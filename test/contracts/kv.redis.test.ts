@@ -22,7 +22,7 @@ if (requires("Redis (REDIS_URL)", !!url, "set REDIS_URL=redis://127.0.0.1:6379")
     await admin.quit();
   });
 
-  // No `advance`: Redis keeps real time, so the expiry-after-time assertions are skipped rather
+  // No `advance`: Redis keeps real time, so the expiry-after-time assertions are left out rather
   // than slept through; TTLs are still checked through PTTL and resetAt.
   kvContract("redis", async () => {
     const redis = createRedis(url);

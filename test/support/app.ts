@@ -54,7 +54,10 @@ export interface TestApp {
 }
 
 /** A fresh app on an in-memory database, manual clock, captured logs and spans. */
-export async function createTestApp(env: Record<string, string> = {}, opts: { clock?: ManualClock } = {}): Promise<TestApp> {
+export async function createTestApp(
+  env: Record<string, string> = {},
+  opts: { clock?: ManualClock; migrate?: boolean } = {},
+): Promise<TestApp> {
   const clock = opts.clock ?? new ManualClock();
   const logs = new LogCapture();
   const spans = new InMemorySpanExporter();
@@ -62,7 +65,7 @@ export async function createTestApp(env: Record<string, string> = {}, opts: { cl
     clock,
     logDestination: logs,
     spanExporter: spans,
-    migrate: true,
+    migrate: opts.migrate ?? true,
     runtime: "memory",
   });
   const { app, services } = createApp(platform);

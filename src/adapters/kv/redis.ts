@@ -207,7 +207,8 @@ export class RedisPubSub implements PubSub {
     this.#pub = redis;
     this.#prefix = opts.keyPrefix ?? "tt:";
     this.#onError = opts.onError ?? ((err) => console.error("pubsub handler failed", err));
-    this.#sub = redis.duplicate();
+    // Lazy: an instance that never subscribes never opens the second connection.
+    this.#sub = redis.duplicate({ lazyConnect: true });
     if (opts.onError) this.#sub.on("error", opts.onError);
     this.#sub.on("message", (channel: string, message: string) => this.#deliver(channel, message));
   }

@@ -34,8 +34,7 @@ export function requireJsonBody(multipartPaths: (path: string) => boolean = () =
   return async (c, next) => {
     const method = c.req.method;
     if (method === "POST" || method === "PUT" || method === "PATCH" || method === "DELETE") {
-      const length = c.req.header("content-length");
-      const hasBody = (length !== undefined && length !== "0") || c.req.header("transfer-encoding") !== undefined;
+      const hasBody = c.req.raw.body !== null && c.req.header("content-length") !== "0";
       if (hasBody) {
         const type = c.req.header("content-type") ?? "";
         const ok = JSON_TYPE.test(type) || (/^multipart\/form-data/i.test(type) && multipartPaths(c.req.path));

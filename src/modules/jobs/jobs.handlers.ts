@@ -3,6 +3,7 @@ import type { JobRun } from "../../jobs/runner";
 import { AppError } from "../../lib/errors";
 import { decodeCursor, nextLink, pageOf } from "../../lib/pagination";
 import { requirePrincipal } from "../../http/middleware/auth";
+import { rateLimit } from "../../http/middleware/rate-limit";
 import type { Router } from "../../http/openapi";
 import { listJobsRoute, listRunsRoute, runJobRoute } from "./jobs.routes";
 
@@ -26,6 +27,7 @@ const RunCursor = z.object({ s: z.number().int(), i: z.string().max(64) });
 
 export function registerJobs(app: Router): void {
   app.use("/api/v1/admin/*", requirePrincipal("operator"));
+  app.use("/api/v1/admin/*", rateLimit({ name: "api", window: 60_000, max: 100, key: (c) => `principal:${c.get("principal")?.kind}` }));
 
   app.openapi(listJobsRoute, async (c) => {
     const { jobs } = c.get("services");
@@ -41,11 +43,12 @@ export function registerJobs(app: Router): void {
 
   app.openapi(runJobRoute, async (c) => {
     const { id } = c.req.valid("param");
-    const body = c.req.header("content-length") === "0" || !c.req.header("content-type") ? { wait: true } : c.req.valid("json");
+    // The body is optional: without one (or without a JSON content type) validation is skipped.
+    const wait = (c.req.valid("json") as { wait?: boolean } | undefined)?.wait ?? true;
     const { jobs, events } = c.get("services");
     if (!jobs.get(id)) throw new AppError(404, "JOB_NOT_FOUND", `No job "${id}"`);
     const event = (runId: string | null) => events.create("job.triggered", { jobId: id, runId, trigger: "manual" }, { actor: "operator" });
-    if (!body.wait) {
+    if (!wait) {
       c.get("defer")(
         jobs.run(id, { trigger: "manual" }).then((o) => events.emit(event(o.status === "skipped" ? null : o.run.id))),
       );

@@ -43,7 +43,7 @@ export const listJobsRoute = createRoute({
   summary: "List scheduled jobs",
   description: "Every registered job with its cron (UTC) and its last run. Operator credentials.",
   security: bearerSecurity,
-  responses: { 200: jsonContent(z.object({ data: z.array(JobSchema) }).openapi("JobList"), "Jobs"), ...problemResponses(401, 403) },
+  responses: { 200: jsonContent(z.object({ data: z.array(JobSchema) }).openapi("JobList"), "Jobs"), ...problemResponses(401, 403, 429) },
 });
 
 export const RunJobBody = z
@@ -66,7 +66,7 @@ export const runJobRoute = createRoute({
   responses: {
     200: jsonContent(JobRunSchema, "The finished run (succeeded or failed)"),
     202: jsonContent(z.object({ jobId: z.string(), accepted: z.literal(true) }).openapi("JobRunAccepted"), "Started; see its runs"),
-    ...problemResponses(401, 403, 404, 409, 415, 422),
+    ...problemResponses(401, 403, 404, 409, 415, 422, 429),
   },
 });
 
@@ -80,6 +80,6 @@ export const listRunsRoute = createRoute({
   request: { params: JobIdParam, query: PageQuery },
   responses: {
     200: jsonContent(z.object({ data: z.array(JobRunSchema), nextCursor: z.string().nullable() }).openapi("JobRunPage"), "Runs"),
-    ...problemResponses(401, 403, 404, 422),
+    ...problemResponses(401, 403, 404, 422, 429),
   },
 });

@@ -1,0 +1,69 @@
+import type { MiddlewareHandler } from "hono";
+import type { AppEnv } from "../context";
+
+const COMPRESSIBLE = /^(?:text\/|application\/(?:[\w.+-]+\+)?(?:json|javascript|xml|x-ndjson)|image\/svg\+xml)/i;
+/** Bodies we build in full (not streams): measure them, so small ones go out uncompressed. */
+const BUFFERED = /^application\/(?:problem\+)?json|^text\/html/i;
+
+function supports(format: string): boolean {
+  try {
+    new CompressionStream(format as CompressionFormat);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+function pickEncoding(accept: string, brotli: boolean): "br" | "gzip" | null {
+  const offered = new Map<string, number>();
+  for (const part of accept.split(",")) {
+    const [name, ...params] = part.trim().toLowerCase().split(";");
+    const q = params.map((p) => p.trim()).find((p) => p.startsWith("q="));
+    if (name) offered.set(name, q ? Number(q.slice(2)) : 1);
+  }
+  const ok = (n: string) => (offered.get(n) ?? offered.get("*") ?? 0) > 0;
+  if (brotli && ok("br")) return "br";
+  if (ok("gzip")) return "gzip";
+  return null;
+}
+
+/**
+ * Compresses responses over `threshold` bytes with br (where the runtime's CompressionStream has it,
+ * as Bun's does) or gzip, by `Accept-Encoding`. Unlike hono/compress it measures JSON/HTML bodies
+ * that carry no Content-Length, so a 70-byte health answer is not gzipped into a bigger one.
+ */
+export function compression(threshold = 1024): MiddlewareHandler<AppEnv> {
+  let brotli: boolean | undefined;
+  return async (c, next) => {
+    await next();
+    const res = c.res;
+    const type = res.headers.get("content-type") ?? "";
+    if (!res.body || res.headers.has("content-encoding") || c.req.method === "HEAD" || !COMPRESSIBLE.test(type)) return;
+    if (res.status === 204 || res.status === 304 || res.headers.get("cache-control")?.includes("no-transform")) return;
+    brotli ??= supports("brotli");
+    const encoding = pickEncoding(c.req.header("accept-encoding") ?? "", brotli);
+    res.headers.append("Vary", "Accept-Encoding");
+    if (!encoding) return;
+    let body: ReadableStream<Uint8Array> | ArrayBuffer = res.body;
+    const length = res.headers.get("content-length");
+    if (length !== null) {
+      if (Number(length) < threshold) return;
+    } else if (BUFFERED.test(type)) {
+      body = await res.arrayBuffer();
+      if (body.byteLength < threshold) {
+        c.res = new Response(body, res);
+        return;
+      }
+    }
+    const stream = (body instanceof ArrayBuffer ? new Response(body).body! : body).pipeThrough(
+      new CompressionStream((encoding === "br" ? "brotli" : "gzip") as CompressionFormat),
+    );
+    const headers = new Headers(res.headers);
+    headers.delete("content-length");
+    headers.set("Content-Encoding", encoding);
+    // A strong ETag names these exact bytes; the compressed form is another representation.
+    const etag = headers.get("etag");
+    if (etag && !etag.startsWith("W/")) headers.set("ETag", `W/${etag}`);
+    c.res = new Response(stream, { status: res.status, statusText: res.statusText, headers });
+  };
+}

@@ -1,0 +1,35 @@
+import type { Context, MiddlewareHandler } from "hono";
+import { AppError } from "../../lib/errors";
+import type { RateLimitRule } from "../../ports/kv";
+import type { AppEnv } from "../context";
+
+export interface RateLimitOptions extends RateLimitRule {
+  /** Policy name in the headers, e.g. "api", "login". */
+  name: string;
+  /** Bucket key for this request; null skips limiting (e.g. an allow-listed client). */
+  key: (c: Context<AppEnv>) => string | null | Promise<string | null>;
+}
+
+/**
+ * Limits through the platform's atomic `RateLimiter.consume` (shared via Redis when configured) and
+ * answers with the IETF RateLimit fields (draft-ietf-httpapi-ratelimit-headers):
+ * `RateLimit-Policy: "api";q=100;w=60` and `RateLimit: "api";r=99;t=42`; 429 adds `Retry-After`.
+ */
+export function rateLimit(opts: RateLimitOptions): MiddlewareHandler<AppEnv> {
+  const policy = `"${opts.name}";q=${opts.max};w=${Math.ceil(opts.window / 1000)}`;
+  return async (c, next) => {
+    const key = await opts.key(c);
+    if (key === null) return next();
+    const { rateLimiter, clock } = c.get("platform");
+    const r = await rateLimiter.consume(`rl:${opts.name}:${key}`, { window: opts.window, max: opts.max });
+    const resetSeconds = Math.max(0, Math.ceil((r.resetAt.getTime() - clock.now().getTime()) / 1000));
+    const headers = { "RateLimit-Policy": policy, RateLimit: `"${opts.name}";r=${r.remaining};t=${resetSeconds}` };
+    if (!r.allowed) {
+      throw new AppError(429, "RATE_LIMITED", `Too many requests; retry in ${resetSeconds} s`, {
+        headers: { ...headers, "Retry-After": String(Math.max(1, resetSeconds)) },
+      });
+    }
+    await next();
+    for (const [k, v] of Object.entries(headers)) c.res.headers.set(k, v);
+  };
+}

@@ -1,0 +1,228 @@
+import { afterAll, describe, expect, test } from "bun:test";
+import { brotliDecompressSync, gunzipSync } from "node:zlib";
+import { deprecated } from "../src/http/middleware/api";
+import { rateLimit } from "../src/http/middleware/rate-limit";
+import { createTestApp, TEST_OPERATOR_TOKEN } from "./support/app";
+
+const t = await createTestApp({ CORS_ORIGINS: "https://app.example.com" });
+// Routes only this test needs, registered before the first request (Hono builds its router then).
+t.app.get("/api/v1/test/boom", () => {
+  throw new Error("db exploded: SELECT secret FROM users WHERE password='hunter2'");
+});
+t.app.get("/api/v1/test/limited", rateLimit({ name: "test", window: 60_000, max: 2, key: () => "k" }), (c) => c.json({ ok: true }));
+t.app.get(
+  "/api/v1/test/old",
+  deprecated({ since: new Date("2026-06-01T00:00:00Z"), sunset: new Date("2027-01-01T00:00:00Z"), successor: "/api/v1/health" }),
+  (c) => c.json({ ok: true }),
+);
+t.app.get("/api/v1/test/big", (c) => c.json({ items: Array.from({ length: 200 }, (_, i) => ({ i, name: `item ${i}` })) }));
+afterAll(() => t.close());
+
+async function problem(res: Response) {
+  expect(res.headers.get("content-type")).toBe("application/problem+json");
+  const body = (await res.json()) as Record<string, unknown>;
+  expect(body.status).toBe(res.status);
+  expect(typeof body.type).toBe("string");
+  expect(typeof body.title).toBe("string");
+  expect(body.code).toMatch(/^[A-Z][A-Z0-9_]+$/);
+  expect(body.requestId).toBe(res.headers.get("x-request-id") as string);
+  return body;
+}
+
+describe("problem+json errors", () => {
+  test("404 for an unknown path", async () => {
+    const res = await t.app.request("/api/v1/nope");
+    expect(res.status).toBe(404);
+    expect((await problem(res)).code).toBe("NOT_FOUND");
+  });
+
+  test("405 with Allow for a known path and the wrong method", async () => {
+    const res = await t.asOperator("/api/v1/admin/jobs", { method: "DELETE" });
+    expect(res.status).toBe(405);
+    expect(res.headers.get("allow")).toContain("GET");
+    expect((await problem(res)).code).toBe("METHOD_NOT_ALLOWED");
+  });
+
+  test("413 when the body exceeds the limit", async () => {
+    const small = await createTestApp({ BODY_LIMIT_BYTES: "2048" });
+    const res = await small.asOperator("/api/v1/admin/jobs/db.optimize/run", {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ wait: true, pad: "x".repeat(4096) }),
+    });
+    expect(res.status).toBe(413);
+    expect((await problem(res)).code).toBe("PAYLOAD_TOO_LARGE");
+    await small.close();
+  });
+
+  test("415 for a non-JSON body", async () => {
+    const res = await t.asOperator("/api/v1/admin/jobs/db.optimize/run", {
+      method: "POST",
+      headers: { "content-type": "text/plain" },
+      body: "wait=true",
+    });
+    expect(res.status).toBe(415);
+    expect((await problem(res)).code).toBe("UNSUPPORTED_MEDIA_TYPE");
+  });
+
+  test("422 names each bad field; unknown properties are refused", async () => {
+    const res = await t.asOperator("/api/v1/admin/jobs/db.optimize/run", {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ wait: "yes", role: "admin" }),
+    });
+    expect(res.status).toBe(422);
+    const body = await problem(res);
+    expect(body.code).toBe("VALIDATION_FAILED");
+    const paths = (body.errors as { path: string; code: string; location: string }[]).map((e) => e.path).sort();
+    expect(paths).toEqual(["role", "wait"]);
+    // Nothing ran: the refused request wrote no job run.
+    const runs = await (await t.asOperator("/api/v1/admin/jobs/db.optimize/runs")).json();
+    expect(runs.data).toEqual([]);
+  });
+
+  test("422 for a bad query parameter", async () => {
+    const res = await t.asOperator("/api/v1/admin/jobs/db.optimize/runs?limit=1000");
+    expect(res.status).toBe(422);
+    const body = await problem(res);
+    expect((body.errors as { path: string; location: string }[])[0]).toMatchObject({ path: "limit", location: "query" });
+  });
+
+  test("400 for malformed JSON", async () => {
+    const res = await t.asOperator("/api/v1/admin/jobs/db.optimize/run", {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: "{not json",
+    });
+    expect(res.status).toBe(400);
+    expect((await problem(res)).code).toBe("MALFORMED_JSON");
+  });
+
+  test("429 with Retry-After and RateLimit fields", async () => {
+    const ok = await t.app.request("/api/v1/test/limited");
+    expect(ok.status).toBe(200);
+    expect(ok.headers.get("ratelimit-policy")).toBe('"test";q=2;w=60');
+    expect(ok.headers.get("ratelimit")).toBe('"test";r=1;t=60');
+    await t.app.request("/api/v1/test/limited");
+    const res = await t.app.request("/api/v1/test/limited");
+    expect(res.status).toBe(429);
+    expect(Number(res.headers.get("retry-after"))).toBeGreaterThan(0);
+    expect(res.headers.get("ratelimit")).toBe('"test";r=0;t=60');
+    expect((await problem(res)).code).toBe("RATE_LIMITED");
+  });
+
+  test("500 hides the cause from the client; the log line with its requestId has it", async () => {
+    const res = await t.app.request("/api/v1/test/boom", { headers: { "x-request-id": "req-boom-0001" } });
+    expect(res.status).toBe(500);
+    const text = await res.clone().text();
+    expect(text).not.toContain("exploded");
+    expect(text).not.toContain("hunter2");
+    expect(text).not.toContain("at ");
+    const body = await problem(res);
+    expect(body.requestId).toBe("req-boom-0001");
+    const line = t.logs.lines.find((l) => l.requestId === "req-boom-0001" && l.msg === "request failed") as {
+      err: { message: string; stack: string };
+    };
+    expect(line.err.message).toContain("db exploded");
+    expect(line.err.stack).toContain("http.test.ts");
+  });
+});
+
+describe("request handling", () => {
+  test("X-Request-Id is taken from the client when well formed, generated otherwise", async () => {
+    const kept = await t.app.request("/api/v1/health", { headers: { "x-request-id": "client-id_123" } });
+    expect(kept.headers.get("x-request-id")).toBe("client-id_123");
+    const replaced = await t.app.request("/api/v1/health", { headers: { "x-request-id": "bad id\u0001<script>" } });
+    expect(replaced.headers.get("x-request-id")).toMatch(/^[0-9a-f-]{36}$/);
+    const line = t.logs.lines.find((l) => l.requestId === "client-id_123");
+    expect(line).toBeDefined();
+  });
+
+  test("API-Version on every response; unsupported Accept-Version is refused", async () => {
+    expect((await t.app.request("/api/v1/health", { headers: { "accept-version": "1" } })).headers.get("api-version")).toBe("1");
+    const res = await t.app.request("/api/v1/health", { headers: { "accept-version": "7" } });
+    expect(res.status).toBe(400);
+    expect((await problem(res)).code).toBe("UNSUPPORTED_API_VERSION");
+  });
+
+  test("security headers, private caching by default", async () => {
+    const res = await t.app.request("/api/v1/health");
+    expect(res.headers.get("x-content-type-options")).toBe("nosniff");
+    expect(res.headers.get("x-frame-options")).toBe("DENY");
+    expect(res.headers.get("referrer-policy")).toBe("no-referrer");
+    expect(res.headers.get("content-security-policy")).toContain("default-src 'none'");
+    expect(res.headers.get("cache-control")).toBe("private, no-store");
+    expect(res.headers.get("strict-transport-security")).toBeNull(); // not in development/test
+    const prod = await createTestApp({ NODE_ENV: "production", CORS_ORIGINS: "https://a.example" });
+    expect((await prod.app.request("/api/v1/health")).headers.get("strict-transport-security")).toContain("max-age=");
+    await prod.close();
+  });
+
+  test("CORS allows only CORS_ORIGINS, with credentials and a cached preflight", async () => {
+    const pre = await t.app.request("/api/v1/admin/jobs", {
+      method: "OPTIONS",
+      headers: { origin: "https://app.example.com", "access-control-request-method": "GET", "access-control-request-headers": "authorization" },
+    });
+    expect(pre.status).toBe(204);
+    expect(pre.headers.get("access-control-allow-origin")).toBe("https://app.example.com");
+    expect(pre.headers.get("access-control-allow-credentials")).toBe("true");
+    expect(pre.headers.get("access-control-max-age")).toBe("600");
+    const evil = await t.app.request("/api/v1/health", { headers: { origin: "https://evil.example" } });
+    expect(evil.headers.get("access-control-allow-origin")).toBeNull();
+  });
+
+  test("responses over 1 KiB are compressed (br preferred, gzip) on request; small ones are not", async () => {
+    const br = await t.app.request("/api/v1/test/big", { headers: { "accept-encoding": "gzip, br" } });
+    expect(br.headers.get("content-encoding")).toBe("br");
+    expect(JSON.parse(brotliDecompressSync(new Uint8Array(await br.arrayBuffer())).toString()).items).toHaveLength(200);
+    const big = await t.app.request("/api/v1/test/big", { headers: { "accept-encoding": "gzip" } });
+    expect(big.headers.get("content-encoding")).toBe("gzip");
+    const json = JSON.parse(new TextDecoder().decode(gunzipSync(new Uint8Array(await big.arrayBuffer()))));
+    expect(json.items).toHaveLength(200);
+    const small = await t.app.request("/api/v1/health", { headers: { "accept-encoding": "gzip" } });
+    expect(small.headers.get("content-encoding")).toBeNull();
+  });
+
+  test("ETag and If-None-Match give 304 on GET", async () => {
+    const first = await t.app.request("/api/v1/openapi.json");
+    const tag = first.headers.get("etag");
+    expect(tag).toBeTruthy();
+    const again = await t.app.request("/api/v1/openapi.json", { headers: { "if-none-match": tag as string } });
+    expect(again.status).toBe(304);
+    expect(await again.text()).toBe("");
+  });
+
+  test("deprecated routes carry Deprecation, Sunset and a successor Link", async () => {
+    const res = await t.app.request("/api/v1/test/old");
+    expect(res.headers.get("deprecation")).toBe(`@${Date.parse("2026-06-01T00:00:00Z") / 1000}`);
+    expect(res.headers.get("sunset")).toBe("Fri, 01 Jan 2027 00:00:00 GMT");
+    expect(res.headers.get("link")).toBe('</api/v1/health>; rel="successor-version"');
+  });
+
+  test("credentials never reach the logs", async () => {
+    const secrets = ["Bearer sk_live_abcdef123456", "session=tok_9f8e7d6c5b4a", "hunter2-password", "rt_refresh_secret_value"];
+    await t.app.request("/api/v1/health", {
+      headers: { authorization: secrets[0] as string, cookie: secrets[1] as string, "x-api-key": "key_should_hide_1234" },
+    });
+    t.platform.logger.info({ user: { password: secrets[2], refreshToken: secrets[3] }, token: "tok_top_level_5678" }, "ad-hoc object");
+    t.platform.logger.flush();
+    const text = t.logs.text();
+    for (const s of [...secrets, "sk_live_abcdef123456", "tok_9f8e7d6c5b4a", "key_should_hide_1234", "tok_top_level_5678"])
+      expect(text).not.toContain(s);
+    expect(text).toContain("[REDACTED]");
+    expect(text).toContain("ad-hoc object");
+  });
+});
+
+describe("operator routes", () => {
+  test("admin routes need the operator token", async () => {
+    const anon = await t.app.request("/api/v1/admin/jobs");
+    expect(anon.status).toBe(401);
+    expect(anon.headers.get("www-authenticate")).toContain("Bearer");
+    await problem(anon);
+    const wrong = await t.app.request("/api/v1/admin/jobs", { headers: { authorization: `Bearer ${TEST_OPERATOR_TOKEN}x` } });
+    expect(wrong.status).toBe(401);
+    const metricsToken = await t.app.request("/api/v1/admin/jobs", { headers: { authorization: "Bearer metrics_test_token_0123456789" } });
+    expect(metricsToken.status).toBe(403);
+  });
+});
