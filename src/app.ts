@@ -1,9 +1,9 @@
+import type { MiddlewareHandler } from "hono";
 import { bodyLimit } from "hono/body-limit";
 import { cors } from "hono/cors";
 import { etag } from "hono/etag";
 import { requestId } from "hono/request-id";
 import { secureHeaders } from "hono/secure-headers";
-import type { MiddlewareHandler } from "hono";
 import { EventBus } from "./events/bus";
 import type { AppEnv, Services } from "./http/context";
 import { apiVersion, requireJsonBody } from "./http/middleware/api";
@@ -13,9 +13,9 @@ import { serverSpan } from "./http/middleware/telemetry";
 import { notFoundHandler } from "./http/not-found";
 import { createRouter, type Router } from "./http/openapi";
 import { onError } from "./http/problem";
-import { AppError } from "./lib/errors";
 import { coreJobs } from "./jobs/core.jobs";
 import { JobRunner } from "./jobs/runner";
+import { AppError } from "./lib/errors";
 import { registerDevMail } from "./modules/dev/dev.handlers";
 import { DOCS_CSP, registerDocs } from "./modules/docs/docs.handlers";
 import { registerJobs } from "./modules/jobs/jobs.handlers";
@@ -40,7 +40,12 @@ function contentSecurityPolicy(): MiddlewareHandler<AppEnv> {
 /** Builds the whole HTTP application on a platform. Call once per process or isolate. */
 export function createApp(platform: Platform): AppInstance {
   const { config } = platform;
-  const events = new EventBus({ db: platform.db, clock: platform.clock, logger: platform.logger, defer: (p) => platform.defer(p) });
+  const events = new EventBus({
+    db: platform.db,
+    clock: platform.clock,
+    logger: platform.logger,
+    defer: (p) => platform.defer(p),
+  });
   const jobs = new JobRunner(platform, events);
   jobs.register(...coreJobs);
   const services: Services = { events, jobs };
@@ -71,12 +76,33 @@ export function createApp(platform: Platform): AppInstance {
   app.use(
     "*",
     cors({
-      origin: (origin) => (config.CORS_ORIGINS.includes("*") ? origin : config.CORS_ORIGINS.includes(origin) ? origin : null),
+      origin: (origin) =>
+        config.CORS_ORIGINS.includes("*") ? origin : config.CORS_ORIGINS.includes(origin) ? origin : null,
       credentials: true,
       maxAge: 600,
       allowMethods: ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"],
-      allowHeaders: ["Authorization", "Content-Type", "Accept-Version", "X-Request-Id", "If-None-Match", "Idempotency-Key", "traceparent", "tracestate"],
-      exposeHeaders: ["X-Request-Id", "API-Version", "ETag", "Link", "RateLimit", "RateLimit-Policy", "Retry-After", "Deprecation", "Sunset", "Location"],
+      allowHeaders: [
+        "Authorization",
+        "Content-Type",
+        "Accept-Version",
+        "X-Request-Id",
+        "If-None-Match",
+        "Idempotency-Key",
+        "traceparent",
+        "tracestate",
+      ],
+      exposeHeaders: [
+        "X-Request-Id",
+        "API-Version",
+        "ETag",
+        "Link",
+        "RateLimit",
+        "RateLimit-Policy",
+        "Retry-After",
+        "Deprecation",
+        "Sunset",
+        "Location",
+      ],
     }),
   );
   app.use("/api/v1/*", apiVersion());
@@ -86,7 +112,11 @@ export function createApp(platform: Platform): AppInstance {
     bodyLimit({
       maxSize: config.BODY_LIMIT_BYTES,
       onError: () => {
-        throw new AppError(413, "PAYLOAD_TOO_LARGE", `The request body exceeds ${config.BODY_LIMIT_BYTES} bytes`);
+        throw new AppError(
+          413,
+          "PAYLOAD_TOO_LARGE",
+          `The request body exceeds ${config.BODY_LIMIT_BYTES} bytes`,
+        );
       },
     }),
   );
@@ -97,7 +127,8 @@ export function createApp(platform: Platform): AppInstance {
   app.openAPIRegistry.registerComponent("securitySchemes", "bearerAuth", {
     type: "http",
     scheme: "bearer",
-    description: "Access token, personal access token, agent token, or the operator/metrics token where stated.",
+    description:
+      "Access token, personal access token, agent token, or the operator/metrics token where stated.",
   });
 
   registerSystem(app);

@@ -64,7 +64,14 @@ export class EventBus {
     meta: { orgId?: string | null; actor?: string | null } = {},
   ): DomainEvent<T> {
     const occurredAt = this.deps.clock.now();
-    return { id: newId("event", occurredAt), type, orgId: meta.orgId ?? null, actor: meta.actor ?? null, occurredAt, payload };
+    return {
+      id: newId("event", occurredAt),
+      type,
+      orgId: meta.orgId ?? null,
+      actor: meta.actor ?? null,
+      occurredAt,
+      payload,
+    };
   }
 
   /** Outbox inserts for the durable consumers of this event; put them in the same batch as the change. */
@@ -92,7 +99,12 @@ export class EventBus {
       this.deps.defer(
         Promise.resolve()
           .then(() => h(event))
-          .catch((err) => this.deps.logger.error({ err, eventType: event.type, eventId: event.id }, "event subscriber failed")),
+          .catch((err) =>
+            this.deps.logger.error(
+              { err, eventType: event.type, eventId: event.id },
+              "event subscriber failed",
+            ),
+          ),
       );
     }
     if (this.#durable.size && this.record(event).length) this.deps.defer(this.relay());
@@ -127,7 +139,13 @@ export class EventBus {
       const claim = await db
         .update(outboxEvents)
         .set({ attempts: row.attempts + 1, nextAttemptAt: new Date(clock.now().getTime() + 5 * 60_000) })
-        .where(and(eq(outboxEvents.id, row.id), eq(outboxEvents.attempts, row.attempts), eq(outboxEvents.status, "pending")))
+        .where(
+          and(
+            eq(outboxEvents.id, row.id),
+            eq(outboxEvents.attempts, row.attempts),
+            eq(outboxEvents.status, "pending"),
+          ),
+        )
         .returning({ id: outboxEvents.id });
       if (claim.length === 0) continue;
       const body = JSON.parse(row.payload) as { payload: unknown; actor: string | null };
@@ -141,7 +159,10 @@ export class EventBus {
       } as DomainEvent;
       try {
         await consumer.handle(event);
-        await db.update(outboxEvents).set({ status: "done", processedAt: clock.now(), lastError: null }).where(eq(outboxEvents.id, row.id));
+        await db
+          .update(outboxEvents)
+          .set({ status: "done", processedAt: clock.now(), lastError: null })
+          .where(eq(outboxEvents.id, row.id));
         result.delivered++;
       } catch (err) {
         const attempts = row.attempts + 1;
@@ -154,7 +175,10 @@ export class EventBus {
             nextAttemptAt: new Date(clock.now().getTime() + retryDelayMs(attempts)),
           })
           .where(eq(outboxEvents.id, row.id));
-        logger.warn({ err, consumer: row.consumer, eventId: row.eventId, attempts, dead }, "durable event delivery failed");
+        logger.warn(
+          { err, consumer: row.consumer, eventId: row.eventId, attempts, dead },
+          "durable event delivery failed",
+        );
         if (dead) result.dead++;
         else result.failed++;
       }

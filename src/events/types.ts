@@ -7,7 +7,6 @@
  *
  * Names are past tense, `<entity>.<verb>`.
  */
-// biome-ignore lint/suspicious/noEmptyInterface: extended by modules through declaration merging
 export interface DomainEvents {
   /** Emitted by `POST /admin/jobs/{id}/run`; lets operators see the event pipeline work end to end. */
   "job.triggered": { jobId: string; runId: string | null; trigger: "manual" | "cli" };

@@ -34,9 +34,14 @@ export function notFoundHandler(routes: () => RouteLike[]) {
       allowed.push("OPTIONS");
       return problemResponse(
         c,
-        new AppError(405, "METHOD_NOT_ALLOWED", `${c.req.method} is not allowed here; use ${allowed.join(", ")}`, {
-          headers: { Allow: allowed.join(", ") },
-        }),
+        new AppError(
+          405,
+          "METHOD_NOT_ALLOWED",
+          `${c.req.method} is not allowed here; use ${allowed.join(", ")}`,
+          {
+            headers: { Allow: allowed.join(", ") },
+          },
+        ),
       );
     }
     return problemResponse(c, new AppError(404, "NOT_FOUND", `No route for ${c.req.method} ${c.req.path}`));

@@ -45,14 +45,23 @@ const problemContent = { "application/problem+json": { schema: ProblemSchema } }
 /** Error responses of a route, all referencing the one Problem component. */
 export function problemResponses(...statuses: number[]) {
   const all = [...new Set([...statuses, 500])];
-  return Object.fromEntries(all.map((s) => [s, { description: STATUS_TEXT[s] ?? "Error", content: problemContent }]));
+  return Object.fromEntries(
+    all.map((s) => [s, { description: STATUS_TEXT[s] ?? "Error", content: problemContent }]),
+  );
 }
 
 export function jsonContent<T extends z.ZodType>(schema: T, description: string) {
   return { description, content: { "application/json": { schema } } };
 }
 
-const LOCATIONS: Record<string, FieldError["path"]> = { json: "body", query: "query", param: "param", header: "header", cookie: "cookie", form: "form" };
+const LOCATIONS: Record<string, FieldError["path"]> = {
+  json: "body",
+  query: "query",
+  param: "param",
+  header: "header",
+  cookie: "cookie",
+  form: "form",
+};
 
 /** Turns a zod failure into the 422 problem naming every bad field. */
 export function validationError(error: z.ZodError, target: string): AppError {
@@ -62,14 +71,20 @@ export function validationError(error: z.ZodError, target: string): AppError {
     const path = [...i.path.map(String), ...(unknownKeys?.length === 1 ? unknownKeys : [])].join(".");
     return { path: path || location, message: i.message, code: i.code, location } as FieldError;
   });
-  return new AppError(422, "VALIDATION_FAILED", `Invalid ${location === "body" ? "request body" : location}`, { errors });
+  return new AppError(
+    422,
+    "VALIDATION_FAILED",
+    `Invalid ${location === "body" ? "request body" : location}`,
+    { errors },
+  );
 }
 
 /** Every router uses this, so validation failures everywhere become the same 422 problem. */
 export function createRouter() {
   return new OpenAPIHono<AppEnv>({
     defaultHook: (result) => {
-      if (!result.success) throw validationError(result.error as z.ZodError, (result as { target?: string }).target ?? "body");
+      if (!result.success)
+        throw validationError(result.error as z.ZodError, (result as { target?: string }).target ?? "body");
     },
   });
 }

@@ -29,12 +29,21 @@ export function toAppError(err: unknown): AppError {
   if (err instanceof AppError) return err;
   if (err instanceof HTTPException) {
     const msg = err.message || defaultTitle(err.status);
-    if (err.status === 400 && /json/i.test(msg)) return new AppError(400, "MALFORMED_JSON", "The request body is not valid JSON");
+    if (err.status === 400 && /json/i.test(msg))
+      return new AppError(400, "MALFORMED_JSON", "The request body is not valid JSON");
     if (err.status === 413) return new AppError(413, "PAYLOAD_TOO_LARGE", "The request body is too large");
     if (err.status === 401) return new AppError(401, "UNAUTHORIZED", "Missing or invalid credentials");
-    return new AppError(err.status, err.status >= 500 ? "INTERNAL_ERROR" : "BAD_REQUEST", err.status >= 500 ? undefined : msg);
+    return new AppError(
+      err.status,
+      err.status >= 500 ? "INTERNAL_ERROR" : "BAD_REQUEST",
+      err.status >= 500 ? undefined : msg,
+    );
   }
-  return new AppError(500, "INTERNAL_ERROR", "An unexpected error occurred. Quote the requestId when reporting it.");
+  return new AppError(
+    500,
+    "INTERNAL_ERROR",
+    "An unexpected error occurred. Quote the requestId when reporting it.",
+  );
 }
 
 export function onError(err: unknown, c: Context<AppEnv>): Response {

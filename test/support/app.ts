@@ -76,8 +76,14 @@ export async function createTestApp(
     clock,
     logs,
     spans,
-    asOperator: (path, init = {}) =>
-      app.request(path, { ...init, headers: { authorization: `Bearer ${TEST_OPERATOR_TOKEN}`, ...(init.headers as Record<string, string>) } }),
+    asOperator: async (path, init = {}) =>
+      app.request(path, {
+        ...init,
+        headers: {
+          authorization: `Bearer ${TEST_OPERATOR_TOKEN}`,
+          ...(init.headers as Record<string, string>),
+        },
+      }),
     close: () => platform.close(),
   };
 }

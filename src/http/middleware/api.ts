@@ -15,9 +15,14 @@ export function apiVersion(): MiddlewareHandler<AppEnv> {
     c.header("API-Version", CURRENT_API_VERSION);
     c.header("Vary", "Accept-Version", { append: true });
     if (asked && !(SUPPORTED_API_VERSIONS as readonly string[]).includes(asked.replace(/^v/i, ""))) {
-      throw new AppError(400, "UNSUPPORTED_API_VERSION", `API version "${asked}" is not supported; supported: ${SUPPORTED_API_VERSIONS.join(", ")}`, {
-        headers: { "API-Version": CURRENT_API_VERSION },
-      });
+      throw new AppError(
+        400,
+        "UNSUPPORTED_API_VERSION",
+        `API version "${asked}" is not supported; supported: ${SUPPORTED_API_VERSIONS.join(", ")}`,
+        {
+          headers: { "API-Version": CURRENT_API_VERSION },
+        },
+      );
     }
     await next();
     if (!c.res.headers.has("Cache-Control")) c.res.headers.set("Cache-Control", "private, no-store");
@@ -30,18 +35,26 @@ const JSON_TYPE = /^application\/(?:[\w.+-]+\+)?json\s*(?:;|$)/i;
  * Bodies must be JSON (415 otherwise), except on routes that declare multipart uploads.
  * Checked before routing so a handler never sees a body it did not ask for.
  */
-export function requireJsonBody(multipartPaths: (path: string) => boolean = () => false): MiddlewareHandler<AppEnv> {
+export function requireJsonBody(
+  multipartPaths: (path: string) => boolean = () => false,
+): MiddlewareHandler<AppEnv> {
   return async (c, next) => {
     const method = c.req.method;
     if (method === "POST" || method === "PUT" || method === "PATCH" || method === "DELETE") {
       const hasBody = c.req.raw.body !== null && c.req.header("content-length") !== "0";
       if (hasBody) {
         const type = c.req.header("content-type") ?? "";
-        const ok = JSON_TYPE.test(type) || (/^multipart\/form-data/i.test(type) && multipartPaths(c.req.path));
+        const ok =
+          JSON_TYPE.test(type) || (/^multipart\/form-data/i.test(type) && multipartPaths(c.req.path));
         if (!ok)
-          throw new AppError(415, "UNSUPPORTED_MEDIA_TYPE", `Content-Type "${type || "(none)"}" is not accepted; send application/json`, {
-            headers: { "Accept-Post": "application/json" },
-          });
+          throw new AppError(
+            415,
+            "UNSUPPORTED_MEDIA_TYPE",
+            `Content-Type "${type || "(none)"}" is not accepted; send application/json`,
+            {
+              headers: { "Accept-Post": "application/json" },
+            },
+          );
       }
     }
     await next();

@@ -23,9 +23,12 @@ export function requirePrincipal(...kinds: Principal["kind"][]): MiddlewareHandl
   return async (c, next) => {
     const principal = c.get("principal") ?? resolveStaticToken(c);
     if (!principal) {
-      throw new AppError(401, "UNAUTHORIZED", "Missing or invalid credentials", { headers: { "WWW-Authenticate": 'Bearer realm="teamtrack"' } });
+      throw new AppError(401, "UNAUTHORIZED", "Missing or invalid credentials", {
+        headers: { "WWW-Authenticate": 'Bearer realm="teamtrack"' },
+      });
     }
-    if (!kinds.includes(principal.kind)) throw new AppError(403, "FORBIDDEN", "These credentials cannot use this route");
+    if (!kinds.includes(principal.kind))
+      throw new AppError(403, "FORBIDDEN", "These credentials cannot use this route");
     c.set("principal", principal);
     await next();
   };

@@ -1,7 +1,8 @@
 import type { MiddlewareHandler } from "hono";
 import type { AppEnv } from "../context";
 
-const COMPRESSIBLE = /^(?:text\/|application\/(?:[\w.+-]+\+)?(?:json|javascript|xml|x-ndjson)|image\/svg\+xml)/i;
+const COMPRESSIBLE =
+  /^(?:text\/|application\/(?:[\w.+-]+\+)?(?:json|javascript|xml|x-ndjson)|image\/svg\+xml)/i;
 /** Bodies we build in full (not streams): measure them, so small ones go out uncompressed. */
 const BUFFERED = /^application\/(?:problem\+)?json|^text\/html/i;
 
@@ -38,8 +39,19 @@ export function compression(threshold = 1024): MiddlewareHandler<AppEnv> {
     await next();
     const res = c.res;
     const type = res.headers.get("content-type") ?? "";
-    if (!res.body || res.headers.has("content-encoding") || c.req.method === "HEAD" || !COMPRESSIBLE.test(type)) return;
-    if (res.status === 204 || res.status === 304 || res.headers.get("cache-control")?.includes("no-transform")) return;
+    if (
+      !res.body ||
+      res.headers.has("content-encoding") ||
+      c.req.method === "HEAD" ||
+      !COMPRESSIBLE.test(type)
+    )
+      return;
+    if (
+      res.status === 204 ||
+      res.status === 304 ||
+      res.headers.get("cache-control")?.includes("no-transform")
+    )
+      return;
     brotli ??= supports("brotli");
     const encoding = pickEncoding(c.req.header("accept-encoding") ?? "", brotli);
     res.headers.append("Vary", "Accept-Encoding");
@@ -55,8 +67,12 @@ export function compression(threshold = 1024): MiddlewareHandler<AppEnv> {
         return;
       }
     }
-    const stream = (body instanceof ArrayBuffer ? new Response(body).body! : body).pipeThrough(
-      new CompressionStream((encoding === "br" ? "brotli" : "gzip") as CompressionFormat),
+    const source = body instanceof ArrayBuffer ? new Response(body).body! : body;
+    const stream = source.pipeThrough(
+      new CompressionStream((encoding === "br" ? "brotli" : "gzip") as CompressionFormat) as unknown as ReadableWritablePair<
+        Uint8Array,
+        Uint8Array
+      >,
     );
     const headers = new Headers(res.headers);
     headers.delete("content-length");

@@ -23,7 +23,10 @@ export function rateLimit(opts: RateLimitOptions): MiddlewareHandler<AppEnv> {
     const { rateLimiter, clock } = c.get("platform");
     const r = await rateLimiter.consume(`rl:${opts.name}:${key}`, { window: opts.window, max: opts.max });
     const resetSeconds = Math.max(0, Math.ceil((r.resetAt.getTime() - clock.now().getTime()) / 1000));
-    const headers = { "RateLimit-Policy": policy, RateLimit: `"${opts.name}";r=${r.remaining};t=${resetSeconds}` };
+    const headers = {
+      "RateLimit-Policy": policy,
+      RateLimit: `"${opts.name}";r=${r.remaining};t=${resetSeconds}`,
+    };
     if (!r.allowed) {
       throw new AppError(429, "RATE_LIMITED", `Too many requests; retry in ${resetSeconds} s`, {
         headers: { ...headers, "Retry-After": String(Math.max(1, resetSeconds)) },

@@ -1,7 +1,7 @@
 import type { MiddlewareHandler } from "hono";
 import { matchedRoutes } from "hono/route";
-import type { AppEnv, Services } from "../context";
 import type { Platform } from "../../ports/platform";
+import type { AppEnv, Services } from "../context";
 
 /** Route template that handled the request (`/api/v1/admin/jobs/:id/run`), never the raw path. */
 export function routeTemplate(c: Parameters<MiddlewareHandler<AppEnv>>[0]): string {
@@ -14,7 +14,10 @@ function clientIp(c: Parameters<MiddlewareHandler<AppEnv>>[0], trustProxy?: stri
     const raw = c.req.header(trustProxy);
     if (raw) {
       // X-Forwarded-For is appended to by each hop: the entry the trusted proxy added is the last one.
-      const parts = raw.split(",").map((s) => s.trim()).filter(Boolean);
+      const parts = raw
+        .split(",")
+        .map((s) => s.trim())
+        .filter(Boolean);
       const ip = trustProxy === "x-forwarded-for" ? parts[parts.length - 1] : parts[0];
       if (ip) return ip;
     }
@@ -54,7 +57,12 @@ export function requestContext(platform: Platform, services: Services): Middlewa
       const status = c.res.status;
       platform.metrics.httpRequest({ method: c.req.method, route, status }, seconds);
       const line = {
-        req: { method: c.req.method, url: new URL(c.req.url).pathname, route, headers: Object.fromEntries(c.req.raw.headers) },
+        req: {
+          method: c.req.method,
+          url: new URL(c.req.url).pathname,
+          route,
+          headers: Object.fromEntries(c.req.raw.headers),
+        },
         res: { status },
         ip: c.get("clientIp"),
         durationMs: Math.round(seconds * 10000) / 10,

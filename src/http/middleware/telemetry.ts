@@ -1,4 +1,4 @@
-import { context, SpanKind, SpanStatusCode, trace, type Tracer } from "@opentelemetry/api";
+import { context, SpanKind, SpanStatusCode, type Tracer, trace } from "@opentelemetry/api";
 import { W3CTraceContextPropagator } from "@opentelemetry/core";
 import type { MiddlewareHandler } from "hono";
 import type { AppEnv } from "../context";
@@ -55,7 +55,10 @@ export function tracedFetch(tracer: Tracer, fetchImpl: typeof fetch = fetch) {
     const req = new Request(input, init);
     return tracer.startActiveSpan(
       `${req.method}`,
-      { kind: SpanKind.CLIENT, attributes: { "http.request.method": req.method, "url.full": req.url.split("?")[0] ?? "" } },
+      {
+        kind: SpanKind.CLIENT,
+        attributes: { "http.request.method": req.method, "url.full": req.url.split("?")[0] ?? "" },
+      },
       async (span) => {
         const headers = new Headers(req.headers);
         w3c.inject(context.active(), headers, { set: (h: Headers, k: string, v: string) => h.set(k, v) });

@@ -22,17 +22,26 @@ const devMailRoute = createRoute({
   path: "/dev/mail",
   tags: ["Documentation"],
   summary: "Development mail outbox",
-  description: "Messages the dev mail transport stored instead of sending. Exists only when NODE_ENV=development.",
+  description:
+    "Messages the dev mail transport stored instead of sending. Exists only when NODE_ENV=development.",
   security: publicSecurity,
   request: { query: z.object({ limit: z.coerce.number().int().min(1).max(100).default(50) }) },
-  responses: { 200: jsonContent(z.object({ data: z.array(MailSchema) }), "Newest first"), ...problemResponses(422) },
+  responses: {
+    200: jsonContent(z.object({ data: z.array(MailSchema) }), "Newest first"),
+    ...problemResponses(422),
+  },
 });
 
 /** Registered only in development: the outbox holds reset and verification links. */
 export function registerDevMail(app: Router): void {
   app.openapi(devMailRoute, async (c) => {
     const { limit } = c.req.valid("query");
-    const rows = await c.get("platform").db.select().from(mailOutbox).orderBy(desc(mailOutbox.createdAt)).limit(limit);
+    const rows = await c
+      .get("platform")
+      .db.select()
+      .from(mailOutbox)
+      .orderBy(desc(mailOutbox.createdAt))
+      .limit(limit);
     return c.json({ data: rows.map((r) => ({ ...r, createdAt: r.createdAt.toISOString() })) }, 200);
   });
 }

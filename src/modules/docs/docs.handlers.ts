@@ -1,9 +1,9 @@
-import { Scalar } from "@scalar/hono-api-reference";
 import { createRoute, z } from "@hono/zod-openapi";
+import { Scalar } from "@scalar/hono-api-reference";
 import { etag } from "hono/etag";
-import { AppError } from "../../lib/errors";
 import type { Router } from "../../http/openapi";
-import { jsonContent, problemResponses, publicSecurity } from "../../http/openapi";
+import { problemResponses, publicSecurity } from "../../http/openapi";
+import { AppError } from "../../lib/errors";
 
 export const OPENAPI_PATH = "/api/v1/openapi.json";
 export const SCALAR_BUNDLE_PATH = "/docs/scalar.js";
@@ -32,7 +32,10 @@ const docsRoute = createRoute({
   summary: "Interactive API reference (Scalar)",
   description: "Served entirely by this server: the Scalar bundle comes from /docs/scalar.js, not a CDN.",
   security: publicSecurity,
-  responses: { 200: { description: "HTML page", content: { "text/html": { schema: z.string() } } }, ...problemResponses() },
+  responses: {
+    200: { description: "HTML page", content: { "text/html": { schema: z.string() } } },
+    ...problemResponses(),
+  },
 });
 
 export function registerDocs(app: Router): void {

@@ -1,10 +1,10 @@
 import { z } from "@hono/zod-openapi";
-import type { JobRun } from "../../jobs/runner";
-import { AppError } from "../../lib/errors";
-import { decodeCursor, nextLink, pageOf } from "../../lib/pagination";
 import { requirePrincipal } from "../../http/middleware/auth";
 import { rateLimit } from "../../http/middleware/rate-limit";
 import type { Router } from "../../http/openapi";
+import type { JobRun } from "../../jobs/runner";
+import { AppError } from "../../lib/errors";
+import { decodeCursor, nextLink, pageOf } from "../../lib/pagination";
 import { listJobsRoute, listRunsRoute, runJobRoute } from "./jobs.routes";
 
 export function serializeRun(r: JobRun) {
@@ -27,7 +27,10 @@ const RunCursor = z.object({ s: z.number().int(), i: z.string().max(64) });
 
 export function registerJobs(app: Router): void {
   app.use("/api/v1/admin/*", requirePrincipal("operator"));
-  app.use("/api/v1/admin/*", rateLimit({ name: "api", window: 60_000, max: 100, key: (c) => `principal:${c.get("principal")?.kind}` }));
+  app.use(
+    "/api/v1/admin/*",
+    rateLimit({ name: "api", window: 60_000, max: 100, key: (c) => `principal:${c.get("principal")?.kind}` }),
+  );
 
   app.openapi(listJobsRoute, async (c) => {
     const { jobs } = c.get("services");
@@ -47,15 +50,19 @@ export function registerJobs(app: Router): void {
     const wait = (c.req.valid("json") as { wait?: boolean } | undefined)?.wait ?? true;
     const { jobs, events } = c.get("services");
     if (!jobs.get(id)) throw new AppError(404, "JOB_NOT_FOUND", `No job "${id}"`);
-    const event = (runId: string | null) => events.create("job.triggered", { jobId: id, runId, trigger: "manual" }, { actor: "operator" });
+    const event = (runId: string | null) =>
+      events.create("job.triggered", { jobId: id, runId, trigger: "manual" }, { actor: "operator" });
     if (!wait) {
       c.get("defer")(
-        jobs.run(id, { trigger: "manual" }).then((o) => events.emit(event(o.status === "skipped" ? null : o.run.id))),
+        jobs
+          .run(id, { trigger: "manual" })
+          .then((o) => events.emit(event(o.status === "skipped" ? null : o.run.id))),
       );
       return c.json({ jobId: id, accepted: true as const }, 202);
     }
     const outcome = await jobs.run(id, { trigger: "manual" });
-    if (outcome.status === "skipped") throw new AppError(409, "JOB_ALREADY_RUNNING", `Job "${id}" is already running`);
+    if (outcome.status === "skipped")
+      throw new AppError(409, "JOB_ALREADY_RUNNING", `Job "${id}" is already running`);
     await events.emit(event(outcome.run.id));
     return c.json(serializeRun(outcome.run), 200);
   });

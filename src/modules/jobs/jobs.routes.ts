@@ -1,6 +1,6 @@
 import { createRoute, z } from "@hono/zod-openapi";
-import { PageQuery } from "../../lib/pagination";
 import { bearerSecurity, jsonContent, problemResponses } from "../../http/openapi";
+import { PageQuery } from "../../lib/pagination";
 
 export const JobRunSchema = z
   .object({
@@ -43,12 +43,18 @@ export const listJobsRoute = createRoute({
   summary: "List scheduled jobs",
   description: "Every registered job with its cron (UTC) and its last run. Operator credentials.",
   security: bearerSecurity,
-  responses: { 200: jsonContent(z.object({ data: z.array(JobSchema) }).openapi("JobList"), "Jobs"), ...problemResponses(401, 403, 429) },
+  responses: {
+    200: jsonContent(z.object({ data: z.array(JobSchema) }).openapi("JobList"), "Jobs"),
+    ...problemResponses(401, 403, 429),
+  },
 });
 
 export const RunJobBody = z
   .strictObject({
-    wait: z.boolean().default(true).openapi({ description: "Wait for the run to finish (200) or return at once (202)." }),
+    wait: z
+      .boolean()
+      .default(true)
+      .openapi({ description: "Wait for the run to finish (200) or return at once (202)." }),
   })
   .openapi("RunJobRequest");
 
@@ -57,15 +63,22 @@ export const runJobRoute = createRoute({
   path: "/api/v1/admin/jobs/{id}/run",
   tags,
   summary: "Run a job now",
-  description: "Runs the job outside its schedule. Refused with 409 while a run of the same job is in progress on any instance.",
+  description:
+    "Runs the job outside its schedule. Refused with 409 while a run of the same job is in progress on any instance.",
   security: bearerSecurity,
   request: {
     params: JobIdParam,
-    body: { required: false, content: { "application/json": { schema: RunJobBody, example: { wait: true } } } },
+    body: {
+      required: false,
+      content: { "application/json": { schema: RunJobBody, example: { wait: true } } },
+    },
   },
   responses: {
     200: jsonContent(JobRunSchema, "The finished run (succeeded or failed)"),
-    202: jsonContent(z.object({ jobId: z.string(), accepted: z.literal(true) }).openapi("JobRunAccepted"), "Started; see its runs"),
+    202: jsonContent(
+      z.object({ jobId: z.string(), accepted: z.literal(true) }).openapi("JobRunAccepted"),
+      "Started; see its runs",
+    ),
     ...problemResponses(401, 403, 404, 409, 415, 422, 429),
   },
 });
@@ -79,7 +92,10 @@ export const listRunsRoute = createRoute({
   security: bearerSecurity,
   request: { params: JobIdParam, query: PageQuery },
   responses: {
-    200: jsonContent(z.object({ data: z.array(JobRunSchema), nextCursor: z.string().nullable() }).openapi("JobRunPage"), "Runs"),
+    200: jsonContent(
+      z.object({ data: z.array(JobRunSchema), nextCursor: z.string().nullable() }).openapi("JobRunPage"),
+      "Runs",
+    ),
     ...problemResponses(401, 403, 404, 422, 429),
   },
 });

@@ -13,14 +13,21 @@ export const LiveSchema = z.object({ status: z.literal("pass") }).openapi("Liven
 
 export const ReadySchema = z
   .object({ status: z.enum(["pass", "fail"]), checks: z.record(z.string(), CheckSchema) })
-  .openapi("Readiness", { example: { status: "pass", checks: { database: { status: "pass", latencyMs: 0.4 } } } });
+  .openapi("Readiness", {
+    example: { status: "pass", checks: { database: { status: "pass", latencyMs: 0.4 } } },
+  });
 
 export const QuickHealthSchema = z
   .object({ status: z.literal("pass"), version: z.string(), time: z.string().datetime() })
   .openapi("HealthQuick");
 
 const JobLastRun = z
-  .object({ status: z.enum(["running", "succeeded", "failed"]), startedAt: z.string().datetime(), durationMs: z.number().nullable(), error: z.string().nullable() })
+  .object({
+    status: z.enum(["running", "succeeded", "failed"]),
+    startedAt: z.string().datetime(),
+    durationMs: z.number().nullable(),
+    error: z.string().nullable(),
+  })
   .nullable();
 
 export const DetailedHealthSchema = z
@@ -56,7 +63,8 @@ export const readyRoute = createRoute({
   path: "/health/ready",
   tags,
   summary: "Readiness probe",
-  description: "200 when the database answers, migrations are current and Redis (when configured) answers; 503 naming the failing check otherwise.",
+  description:
+    "200 when the database answers, migrations are current and Redis (when configured) answers; 503 naming the failing check otherwise.",
   security: publicSecurity,
   responses: {
     200: jsonContent(ReadySchema, "Ready to serve"),
@@ -79,7 +87,8 @@ export const detailedRoute = createRoute({
   path: "/api/v1/health/detailed",
   tags,
   summary: "Detailed health",
-  description: "Database latency, disk, memory, uptime, version, queue depths and the last run of every job. Needs the operator token or `METRICS_TOKEN`.",
+  description:
+    "Database latency, disk, memory, uptime, version, queue depths and the last run of every job. Needs the operator token or `METRICS_TOKEN`.",
   security: bearerSecurity,
   responses: { 200: jsonContent(DetailedHealthSchema, "Health details"), ...problemResponses(401, 403) },
 });
@@ -89,10 +98,14 @@ export const metricsRoute = createRoute({
   path: "/metrics",
   tags: ["Operations"],
   summary: "Prometheus metrics",
-  description: "Prometheus text exposition. Needs `Authorization: Bearer <METRICS_TOKEN>`; disabled (404) when no token is configured.",
+  description:
+    "Prometheus text exposition. Needs `Authorization: Bearer <METRICS_TOKEN>`; disabled (404) when no token is configured.",
   security: bearerSecurity,
   responses: {
-    200: { description: "Metrics in Prometheus text format", content: { "text/plain": { schema: z.string() } } },
+    200: {
+      description: "Metrics in Prometheus text format",
+      content: { "text/plain": { schema: z.string() } },
+    },
     ...problemResponses(401, 403, 404),
   },
 });

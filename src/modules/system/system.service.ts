@@ -1,6 +1,6 @@
 import { sql } from "drizzle-orm";
-import { migrations } from "../../db/migrations.generated";
 import { pendingMigrations } from "../../db/migrate";
+import { migrations } from "../../db/migrations.generated";
 import type { Services } from "../../http/context";
 import type { Platform } from "../../ports/platform";
 
@@ -19,26 +19,36 @@ async function timed(fn: () => Promise<void>): Promise<CheckResult> {
     await Promise.race([
       fn(),
       new Promise((_, reject) => {
-        timer = setTimeout(() => reject(new Error(`timed out after ${CHECK_TIMEOUT_MS} ms`)), CHECK_TIMEOUT_MS);
+        timer = setTimeout(
+          () => reject(new Error(`timed out after ${CHECK_TIMEOUT_MS} ms`)),
+          CHECK_TIMEOUT_MS,
+        );
       }),
     ]);
     return { status: "pass", latencyMs: Math.round((performance.now() - started) * 10) / 10 };
   } catch (err) {
-    return { status: "fail", latencyMs: Math.round(performance.now() - started), error: String((err as Error).message ?? err).slice(0, 200) };
+    return {
+      status: "fail",
+      latencyMs: Math.round(performance.now() - started),
+      error: String((err as Error).message ?? err).slice(0, 200),
+    };
   } finally {
     clearTimeout(timer);
   }
 }
 
 /** Readiness: the database answers, its schema is current, and every platform dependency answers. */
-export async function readiness(platform: Platform): Promise<{ ok: boolean; checks: Record<string, CheckResult> }> {
+export async function readiness(
+  platform: Platform,
+): Promise<{ ok: boolean; checks: Record<string, CheckResult> }> {
   const entries: [string, () => Promise<void>][] = [
     ["database", async () => void (await platform.db.run(sql`select 1`))],
     [
       "migrations",
       async () => {
         const pending = await pendingMigrations(platform.db, migrations);
-        if (pending.length) throw new Error(`${pending.length} pending: ${pending.map((m) => m.tag).join(", ")}`);
+        if (pending.length)
+          throw new Error(`${pending.length} pending: ${pending.map((m) => m.tag).join(", ")}`);
       },
     ],
     ...platform.healthChecks.map((h) => [h.name, () => h.check()] as [string, () => Promise<void>]),
@@ -69,7 +79,14 @@ export async function detailedHealth(platform: Platform, services: Services) {
     jobs: Object.fromEntries(
       Object.entries(lastRuns).map(([id, r]) => [
         id,
-        r ? { status: r.status, startedAt: r.startedAt.toISOString(), durationMs: r.durationMs, error: r.error } : null,
+        r
+          ? {
+              status: r.status,
+              startedAt: r.startedAt.toISOString(),
+              durationMs: r.durationMs,
+              error: r.error,
+            }
+          : null,
       ]),
     ),
   };
