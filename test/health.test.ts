@@ -10,7 +10,11 @@ describe("health", () => {
     expect(live.status).toBe(200);
     expect(await live.json()).toEqual({ status: "pass" });
     const quick = await t.app.request("/api/v1/health");
-    expect(await quick.json()).toMatchObject({ status: "pass", version: "0.1.0", time: t.clock.now().toISOString() });
+    expect(await quick.json()).toMatchObject({
+      status: "pass",
+      version: "0.1.0",
+      time: t.clock.now().toISOString(),
+    });
   });
 
   test("ready checks the database and migrations", async () => {
@@ -55,10 +59,17 @@ describe("health", () => {
   test("detailed health needs the operator or metrics token and reports the details", async () => {
     expect((await t.app.request("/api/v1/health/detailed")).status).toBe(401);
     await t.services.jobs.run("db.optimize", { trigger: "manual" });
-    const res = await t.app.request("/api/v1/health/detailed", { headers: { authorization: `Bearer ${TEST_METRICS_TOKEN}` } });
+    const res = await t.app.request("/api/v1/health/detailed", {
+      headers: { authorization: `Bearer ${TEST_METRICS_TOKEN}` },
+    });
     expect(res.status).toBe(200);
     const body = await res.json();
-    expect(body).toMatchObject({ status: "pass", version: "0.1.0", runtime: "memory", database: { dialect: "libsql-memory" } });
+    expect(body).toMatchObject({
+      status: "pass",
+      version: "0.1.0",
+      runtime: "memory",
+      database: { dialect: "libsql-memory" },
+    });
     expect(body.database.latencyMs).toBeGreaterThanOrEqual(0);
     expect(body.disk.freeBytes).toBeGreaterThan(0);
     expect(body.memory.rssBytes).toBeGreaterThan(0);

@@ -9,13 +9,21 @@ const t = await createTestApp({ CORS_ORIGINS: "https://app.example.com" });
 t.app.get("/api/v1/test/boom", () => {
   throw new Error("db exploded: SELECT secret FROM users WHERE password='hunter2'");
 });
-t.app.get("/api/v1/test/limited", rateLimit({ name: "test", window: 60_000, max: 2, key: () => "k" }), (c) => c.json({ ok: true }));
+t.app.get("/api/v1/test/limited", rateLimit({ name: "test", window: 60_000, max: 2, key: () => "k" }), (c) =>
+  c.json({ ok: true }),
+);
 t.app.get(
   "/api/v1/test/old",
-  deprecated({ since: new Date("2026-06-01T00:00:00Z"), sunset: new Date("2027-01-01T00:00:00Z"), successor: "/api/v1/health" }),
+  deprecated({
+    since: new Date("2026-06-01T00:00:00Z"),
+    sunset: new Date("2027-01-01T00:00:00Z"),
+    successor: "/api/v1/health",
+  }),
   (c) => c.json({ ok: true }),
 );
-t.app.get("/api/v1/test/big", (c) => c.json({ items: Array.from({ length: 200 }, (_, i) => ({ i, name: `item ${i}` })) }));
+t.app.get("/api/v1/test/big", (c) =>
+  c.json({ items: Array.from({ length: 200 }, (_, i) => ({ i, name: `item ${i}` })) }),
+);
 afterAll(() => t.close());
 
 async function problem(res: Response) {
@@ -74,7 +82,9 @@ describe("problem+json errors", () => {
     expect(res.status).toBe(422);
     const body = await problem(res);
     expect(body.code).toBe("VALIDATION_FAILED");
-    const paths = (body.errors as { path: string; code: string; location: string }[]).map((e) => e.path).sort();
+    const paths = (body.errors as { path: string; code: string; location: string }[])
+      .map((e) => e.path)
+      .sort();
     expect(paths).toEqual(["role", "wait"]);
     // Nothing ran: the refused request wrote no job run.
     const runs = await (await t.asOperator("/api/v1/admin/jobs/db.optimize/runs")).json();
@@ -85,7 +95,10 @@ describe("problem+json errors", () => {
     const res = await t.asOperator("/api/v1/admin/jobs/db.optimize/runs?limit=1000");
     expect(res.status).toBe(422);
     const body = await problem(res);
-    expect((body.errors as { path: string; location: string }[])[0]).toMatchObject({ path: "limit", location: "query" });
+    expect((body.errors as { path: string; location: string }[])[0]).toMatchObject({
+      path: "limit",
+      location: "query",
+    });
   });
 
   test("400 for malformed JSON", async () => {
@@ -132,14 +145,20 @@ describe("request handling", () => {
   test("X-Request-Id is taken from the client when well formed, generated otherwise", async () => {
     const kept = await t.app.request("/api/v1/health", { headers: { "x-request-id": "client-id_123" } });
     expect(kept.headers.get("x-request-id")).toBe("client-id_123");
-    const replaced = await t.app.request("/api/v1/health", { headers: { "x-request-id": "bad id\u0001<script>" } });
+    const replaced = await t.app.request("/api/v1/health", {
+      headers: { "x-request-id": "bad id\u0001<script>" },
+    });
     expect(replaced.headers.get("x-request-id")).toMatch(/^[0-9a-f-]{36}$/);
     const line = t.logs.lines.find((l) => l.requestId === "client-id_123");
     expect(line).toBeDefined();
   });
 
   test("API-Version on every response; unsupported Accept-Version is refused", async () => {
-    expect((await t.app.request("/api/v1/health", { headers: { "accept-version": "1" } })).headers.get("api-version")).toBe("1");
+    expect(
+      (await t.app.request("/api/v1/health", { headers: { "accept-version": "1" } })).headers.get(
+        "api-version",
+      ),
+    ).toBe("1");
     const res = await t.app.request("/api/v1/health", { headers: { "accept-version": "7" } });
     expect(res.status).toBe(400);
     expect((await problem(res)).code).toBe("UNSUPPORTED_API_VERSION");
@@ -154,14 +173,20 @@ describe("request handling", () => {
     expect(res.headers.get("cache-control")).toBe("private, no-store");
     expect(res.headers.get("strict-transport-security")).toBeNull(); // not in development/test
     const prod = await createTestApp({ NODE_ENV: "production", CORS_ORIGINS: "https://a.example" });
-    expect((await prod.app.request("/api/v1/health")).headers.get("strict-transport-security")).toContain("max-age=");
+    expect((await prod.app.request("/api/v1/health")).headers.get("strict-transport-security")).toContain(
+      "max-age=",
+    );
     await prod.close();
   });
 
   test("CORS allows only CORS_ORIGINS, with credentials and a cached preflight", async () => {
     const pre = await t.app.request("/api/v1/admin/jobs", {
       method: "OPTIONS",
-      headers: { origin: "https://app.example.com", "access-control-request-method": "GET", "access-control-request-headers": "authorization" },
+      headers: {
+        origin: "https://app.example.com",
+        "access-control-request-method": "GET",
+        "access-control-request-headers": "authorization",
+      },
     });
     expect(pre.status).toBe(204);
     expect(pre.headers.get("access-control-allow-origin")).toBe("https://app.example.com");
@@ -174,7 +199,9 @@ describe("request handling", () => {
   test("responses over 1 KiB are compressed (br preferred, gzip) on request; small ones are not", async () => {
     const br = await t.app.request("/api/v1/test/big", { headers: { "accept-encoding": "gzip, br" } });
     expect(br.headers.get("content-encoding")).toBe("br");
-    expect(JSON.parse(brotliDecompressSync(new Uint8Array(await br.arrayBuffer())).toString()).items).toHaveLength(200);
+    expect(
+      JSON.parse(brotliDecompressSync(new Uint8Array(await br.arrayBuffer())).toString()).items,
+    ).toHaveLength(200);
     const big = await t.app.request("/api/v1/test/big", { headers: { "accept-encoding": "gzip" } });
     expect(big.headers.get("content-encoding")).toBe("gzip");
     const json = JSON.parse(new TextDecoder().decode(gunzipSync(new Uint8Array(await big.arrayBuffer()))));
@@ -187,7 +214,9 @@ describe("request handling", () => {
     const first = await t.app.request("/api/v1/openapi.json");
     const tag = first.headers.get("etag");
     expect(tag).toBeTruthy();
-    const again = await t.app.request("/api/v1/openapi.json", { headers: { "if-none-match": tag as string } });
+    const again = await t.app.request("/api/v1/openapi.json", {
+      headers: { "if-none-match": tag as string },
+    });
     expect(again.status).toBe(304);
     expect(await again.text()).toBe("");
   });
@@ -200,14 +229,32 @@ describe("request handling", () => {
   });
 
   test("credentials never reach the logs", async () => {
-    const secrets = ["Bearer sk_live_abcdef123456", "session=tok_9f8e7d6c5b4a", "hunter2-password", "rt_refresh_secret_value"];
+    const secrets = [
+      "Bearer sk_live_abcdef123456",
+      "session=tok_9f8e7d6c5b4a",
+      "hunter2-password",
+      "rt_refresh_secret_value",
+    ];
     await t.app.request("/api/v1/health", {
-      headers: { authorization: secrets[0] as string, cookie: secrets[1] as string, "x-api-key": "key_should_hide_1234" },
+      headers: {
+        authorization: secrets[0] as string,
+        cookie: secrets[1] as string,
+        "x-api-key": "key_should_hide_1234",
+      },
     });
-    t.platform.logger.info({ user: { password: secrets[2], refreshToken: secrets[3] }, token: "tok_top_level_5678" }, "ad-hoc object");
+    t.platform.logger.info(
+      { user: { password: secrets[2], refreshToken: secrets[3] }, token: "tok_top_level_5678" },
+      "ad-hoc object",
+    );
     t.platform.logger.flush();
     const text = t.logs.text();
-    for (const s of [...secrets, "sk_live_abcdef123456", "tok_9f8e7d6c5b4a", "key_should_hide_1234", "tok_top_level_5678"])
+    for (const s of [
+      ...secrets,
+      "sk_live_abcdef123456",
+      "tok_9f8e7d6c5b4a",
+      "key_should_hide_1234",
+      "tok_top_level_5678",
+    ])
       expect(text).not.toContain(s);
     expect(text).toContain("[REDACTED]");
     expect(text).toContain("ad-hoc object");
@@ -220,9 +267,13 @@ describe("operator routes", () => {
     expect(anon.status).toBe(401);
     expect(anon.headers.get("www-authenticate")).toContain("Bearer");
     await problem(anon);
-    const wrong = await t.app.request("/api/v1/admin/jobs", { headers: { authorization: `Bearer ${TEST_OPERATOR_TOKEN}x` } });
+    const wrong = await t.app.request("/api/v1/admin/jobs", {
+      headers: { authorization: `Bearer ${TEST_OPERATOR_TOKEN}x` },
+    });
     expect(wrong.status).toBe(401);
-    const metricsToken = await t.app.request("/api/v1/admin/jobs", { headers: { authorization: "Bearer metrics_test_token_0123456789" } });
+    const metricsToken = await t.app.request("/api/v1/admin/jobs", {
+      headers: { authorization: "Bearer metrics_test_token_0123456789" },
+    });
     expect(metricsToken.status).toBe(403);
   });
 });

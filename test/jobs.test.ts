@@ -13,7 +13,12 @@ let release: () => void = () => {};
 const gate = () => new Promise<void>((r) => (release = r));
 let slowGate: Promise<void> = Promise.resolve();
 t.services.jobs.register(
-  defineJob({ id: "test.slow", cron: "*/5 * * * *", description: "waits for the test", run: async () => void (await slowGate) }),
+  defineJob({
+    id: "test.slow",
+    cron: "*/5 * * * *",
+    description: "waits for the test",
+    run: async () => void (await slowGate),
+  }),
   defineJob({
     id: "test.broken",
     cron: "*/5 * * * *",
@@ -41,7 +46,11 @@ describe("jobs API", () => {
   test("runs a job on demand, records the run, and emits job.triggered", async () => {
     const seen: string[] = [];
     const off = t.services.events.on("job.triggered", (e) => void seen.push(e.payload.jobId));
-    const res = await t.asOperator("/api/v1/admin/jobs/db.optimize/run", { method: "POST", headers: json, body: "{}" });
+    const res = await t.asOperator("/api/v1/admin/jobs/db.optimize/run", {
+      method: "POST",
+      headers: json,
+      body: "{}",
+    });
     expect(res.status).toBe(200);
     const run = await res.json();
     expect(run).toMatchObject({ jobId: "db.optimize", trigger: "manual", status: "succeeded", error: null });
@@ -56,7 +65,9 @@ describe("jobs API", () => {
   });
 
   test("without a body the run waits; wait:false answers 202 and runs after the response", async () => {
-    expect((await t.asOperator("/api/v1/admin/jobs/maintenance.prune-records/run", { method: "POST" })).status).toBe(200);
+    expect(
+      (await t.asOperator("/api/v1/admin/jobs/maintenance.prune-records/run", { method: "POST" })).status,
+    ).toBe(200);
     const res = await t.asOperator("/api/v1/admin/jobs/maintenance.prune-records/run", {
       method: "POST",
       headers: json,
@@ -64,7 +75,10 @@ describe("jobs API", () => {
     });
     expect(res.status).toBe(202);
     await t.platform.drain();
-    const rows = await t.platform.db.select().from(jobRuns).where(eq(jobRuns.jobId, "maintenance.prune-records"));
+    const rows = await t.platform.db
+      .select()
+      .from(jobRuns)
+      .where(eq(jobRuns.jobId, "maintenance.prune-records"));
     expect(rows).toHaveLength(2);
   });
 
@@ -84,7 +98,9 @@ describe("jobs API", () => {
     const res = await t.asOperator("/api/v1/admin/jobs/test.broken/run", { method: "POST" });
     expect(res.status).toBe(200);
     expect(await res.json()).toMatchObject({ status: "failed", error: "disk on fire" });
-    expect(await t.platform.metrics.render()).toContain('job_runs_total{job="test.broken",status="failed"} 1');
+    expect(await t.platform.metrics.render()).toContain(
+      'job_runs_total{job="test.broken",status="failed"} 1',
+    );
   });
 
   test("run history is cursor-paginated with a Link header", async () => {
@@ -95,8 +111,12 @@ describe("jobs API", () => {
     const p1 = await t.asOperator("/api/v1/admin/jobs/events.relay/runs?limit=3");
     const b1 = await p1.json();
     expect(b1.data).toHaveLength(3);
-    expect(p1.headers.get("link")).toBe(`</api/v1/admin/jobs/events.relay/runs?limit=3&cursor=${b1.nextCursor}>; rel="next"`);
-    const b2 = await (await t.asOperator(`/api/v1/admin/jobs/events.relay/runs?limit=3&cursor=${b1.nextCursor}`)).json();
+    expect(p1.headers.get("link")).toBe(
+      `</api/v1/admin/jobs/events.relay/runs?limit=3&cursor=${b1.nextCursor}>; rel="next"`,
+    );
+    const b2 = await (
+      await t.asOperator(`/api/v1/admin/jobs/events.relay/runs?limit=3&cursor=${b1.nextCursor}`)
+    ).json();
     expect(b2.data).toHaveLength(1);
     expect(b2.nextCursor).toBeNull();
     const starts = [...b1.data, ...b2.data].map((r: { startedAt: string }) => r.startedAt);
@@ -110,10 +130,16 @@ describe("scheduling semantics", () => {
   test("a cron tick runs once; the next tick runs again", async () => {
     const tick = new Date("2026-01-05T04:00:00Z");
     const a = await t.services.jobs.run("db.optimize", { trigger: "schedule", scheduledFor: tick });
-    const b = await t.services.jobs.run("db.optimize", { trigger: "schedule", scheduledFor: new Date(tick.getTime() + 20_000) });
+    const b = await t.services.jobs.run("db.optimize", {
+      trigger: "schedule",
+      scheduledFor: new Date(tick.getTime() + 20_000),
+    });
     expect(a.status).toBe("succeeded");
     expect(b).toEqual({ status: "skipped", reason: "tick-taken" });
-    const next = await t.services.jobs.run("db.optimize", { trigger: "schedule", scheduledFor: new Date("2026-01-06T04:00:00Z") });
+    const next = await t.services.jobs.run("db.optimize", {
+      trigger: "schedule",
+      scheduledFor: new Date("2026-01-06T04:00:00Z"),
+    });
     expect(next.status).toBe("succeeded");
   });
 
@@ -133,7 +159,10 @@ describe("two instances sharing Redis", () => {
   });
 
   test("a scheduled tick runs on exactly one instance; a run in progress blocks the other", async () => {
-    const env = { REDIS_URL: process.env.REDIS_URL as string, DATABASE_URL: `file:${join(dir, "shared.db")}` };
+    const env = {
+      REDIS_URL: process.env.REDIS_URL as string,
+      DATABASE_URL: `file:${join(dir, "shared.db")}`,
+    };
     const a = await createTestApp({ ...env, INSTANCE_ID: "instance-a" });
     const b = await createTestApp({ ...env, INSTANCE_ID: "instance-b" });
     instances.push(a, b);

@@ -9,21 +9,22 @@ const bool = z
   .enum(["true", "false", "1", "0", "yes", "no"])
   .transform((v) => v === "true" || v === "1" || v === "yes");
 
-const csv = z
-  .string()
-  .transform((v) =>
-    v
-      .split(",")
-      .map((s) => s.trim())
-      .filter(Boolean),
-  );
+const csv = z.string().transform((v) =>
+  v
+    .split(",")
+    .map((s) => s.trim())
+    .filter(Boolean),
+);
 
 const int = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
 
 /** `kid:base64key` pairs; the first is the key new ciphertexts are written with. */
 const encryptionKeys = z.string().transform((value, ctx) => {
   const keys: { id: string; key: string }[] = [];
-  for (const part of value.split(",").map((s) => s.trim()).filter(Boolean)) {
+  for (const part of value
+    .split(",")
+    .map((s) => s.trim())
+    .filter(Boolean)) {
     const i = part.indexOf(":");
     const id = i > 0 ? part.slice(0, i) : "";
     const key = i > 0 ? part.slice(i + 1) : "";
@@ -58,10 +59,16 @@ export const envSchema = z.object({
   /** libSQL URL: file:, :memory:, http(s)://, ws(s)://, libsql://. Default: file under DATA_DIR. */
   DATABASE_URL: z
     .string()
-    .regex(/^(file:|:memory:$|https?:\/\/|wss?:\/\/|libsql:\/\/)/, "must be file:, :memory:, http(s)://, ws(s):// or libsql://")
+    .regex(
+      /^(file:|:memory:$|https?:\/\/|wss?:\/\/|libsql:\/\/)/,
+      "must be file:, :memory:, http(s)://, ws(s):// or libsql://",
+    )
     .optional(),
   DATABASE_AUTH_TOKEN: z.string().min(1).optional(),
-  REDIS_URL: z.string().regex(/^rediss?:\/\//, "must start with redis:// or rediss://").optional(),
+  REDIS_URL: z
+    .string()
+    .regex(/^rediss?:\/\//, "must start with redis:// or rediss://")
+    .optional(),
   JWT_SECRET: z.string().min(32, "must be at least 32 characters").optional(),
   JWT_ISSUER: z.string().min(1).optional(),
   JWT_AUDIENCE: z.string().min(1).default("teamtrack-api"),
@@ -90,7 +97,10 @@ export const envSchema = z.object({
   MIGRATE_ON_START: bool.default(true),
   JOBS_ENABLED: bool.default(true),
   /** Instance name in logs, job runs and traces; default: generated per process. */
-  INSTANCE_ID: z.string().regex(/^[\w.-]{1,64}$/).optional(),
+  INSTANCE_ID: z
+    .string()
+    .regex(/^[\w.-]{1,64}$/)
+    .optional(),
 });
 
 export type Env = z.infer<typeof envSchema>;
@@ -143,15 +153,26 @@ export function parseConfig(raw: Record<string, string | undefined>): ConfigRepo
   if (isProduction) {
     if (!env.JWT_SECRET) errors.push({ variable: "JWT_SECRET", message: "is required in production" });
     if (!env.ENCRYPTION_KEY && !env.ENCRYPTION_KEYS)
-      errors.push({ variable: "ENCRYPTION_KEY", message: "ENCRYPTION_KEY or ENCRYPTION_KEYS is required in production" });
+      errors.push({
+        variable: "ENCRYPTION_KEY",
+        message: "ENCRYPTION_KEY or ENCRYPTION_KEYS is required in production",
+      });
     if ((env.CORS_ORIGINS ?? "").split(",").some((o) => o.trim() === "*"))
-      errors.push({ variable: "CORS_ORIGINS", message: "'*' is refused in production; list the allowed origins" });
-    if (!env.PUBLIC_URL) warnings.push({ variable: "PUBLIC_URL", message: "unset; links in emails will point at localhost" });
+      errors.push({
+        variable: "CORS_ORIGINS",
+        message: "'*' is refused in production; list the allowed origins",
+      });
+    if (!env.PUBLIC_URL)
+      warnings.push({ variable: "PUBLIC_URL", message: "unset; links in emails will point at localhost" });
     else if (env.PUBLIC_URL.startsWith("http://"))
       warnings.push({ variable: "PUBLIC_URL", message: "is not https in production" });
-    if (!env.METRICS_TOKEN) warnings.push({ variable: "METRICS_TOKEN", message: "unset; /metrics is disabled" });
+    if (!env.METRICS_TOKEN)
+      warnings.push({ variable: "METRICS_TOKEN", message: "unset; /metrics is disabled" });
     if (!env.RESEND_API_KEY)
-      warnings.push({ variable: "RESEND_API_KEY", message: "unset; emails go to the dev outbox, nobody receives them" });
+      warnings.push({
+        variable: "RESEND_API_KEY",
+        message: "unset; emails go to the dev outbox, nobody receives them",
+      });
   }
   if (env.ENCRYPTION_KEY && env.ENCRYPTION_KEYS)
     warnings.push({ variable: "ENCRYPTION_KEY", message: "ignored because ENCRYPTION_KEYS is set" });

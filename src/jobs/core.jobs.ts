@@ -1,6 +1,6 @@
 import { and, eq, inArray, lt, sql } from "drizzle-orm";
-import { jobRuns, mailOutbox, outboxEvents } from "../db/schema";
 import { affectedRows } from "../db/client";
+import { jobRuns, mailOutbox, outboxEvents } from "../db/schema";
 import { defineJob } from "./define";
 
 const DAY = 86_400_000;
@@ -18,8 +18,16 @@ export const dbOptimize = defineJob({
     if (dbDialect === "d1") return { optimized: false, reason: "D1 manages its own storage" };
     await db.run(sql.raw("PRAGMA optimize=0x10002"));
     if (dbDialect !== "libsql-file") return { optimized: true, checkpoint: false };
-    const [row] = await db.all<{ busy: number; log: number; checkpointed: number }>(sql.raw("PRAGMA wal_checkpoint(TRUNCATE)"));
-    return { optimized: true, checkpoint: true, walFrames: row?.log ?? 0, checkpointedFrames: row?.checkpointed ?? 0, busy: row?.busy === 1 };
+    const [row] = await db.all<{ busy: number; log: number; checkpointed: number }>(
+      sql.raw("PRAGMA wal_checkpoint(TRUNCATE)"),
+    );
+    return {
+      optimized: true,
+      checkpoint: true,
+      walFrames: row?.log ?? 0,
+      checkpointedFrames: row?.checkpointed ?? 0,
+      busy: row?.busy === 1,
+    };
   },
 });
 
@@ -33,7 +41,11 @@ export const eventsRelay = defineJob({
     let total = { delivered: 0, failed: 0, dead: 0 };
     for (let i = 0; i < 20; i++) {
       const r = await events.relay(200);
-      total = { delivered: total.delivered + r.delivered, failed: total.failed + r.failed, dead: total.dead + r.dead };
+      total = {
+        delivered: total.delivered + r.delivered,
+        failed: total.failed + r.failed,
+        dead: total.dead + r.dead,
+      };
       if (r.delivered + r.failed + r.dead < 200) break;
     }
     return total;
@@ -44,13 +56,18 @@ export const eventsRelay = defineJob({
 export const maintenancePrune = defineJob({
   id: "maintenance.prune-records",
   cron: "30 3 * * *",
-  description: "Delete job runs and delivered outbox events older than 30 days, dev-outbox mail older than 7 days.",
+  description:
+    "Delete job runs and delivered outbox events older than 30 days, dev-outbox mail older than 7 days.",
   async run({ platform }) {
     const { db, clock } = platform;
     const now = clock.now().getTime();
     const cutoff = new Date(now - 30 * DAY);
-    const runs = await db.delete(jobRuns).where(and(lt(jobRuns.startedAt, cutoff), inArray(jobRuns.status, ["succeeded", "failed"])));
-    const events = await db.delete(outboxEvents).where(and(eq(outboxEvents.status, "done"), lt(outboxEvents.processedAt, cutoff)));
+    const runs = await db
+      .delete(jobRuns)
+      .where(and(lt(jobRuns.startedAt, cutoff), inArray(jobRuns.status, ["succeeded", "failed"])));
+    const events = await db
+      .delete(outboxEvents)
+      .where(and(eq(outboxEvents.status, "done"), lt(outboxEvents.processedAt, cutoff)));
     const mail = await db.delete(mailOutbox).where(lt(mailOutbox.createdAt, new Date(now - 7 * DAY)));
     return { jobRuns: affectedRows(runs), outboxEvents: affectedRows(events), mail: affectedRows(mail) };
   },

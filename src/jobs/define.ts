@@ -27,7 +27,8 @@ export interface JobDefinition {
 const FIVE_FIELDS = /^(\S+\s+){4}\S+$/;
 
 export function defineJob(job: JobDefinition): JobDefinition {
-  if (!/^[a-z][a-z0-9-]*(\.[a-z][a-z0-9-]*)+$/.test(job.id)) throw new Error(`job id "${job.id}" must look like area.name`);
+  if (!/^[a-z][a-z0-9-]*(\.[a-z][a-z0-9-]*)+$/.test(job.id))
+    throw new Error(`job id "${job.id}" must look like area.name`);
   if (!FIVE_FIELDS.test(job.cron.trim())) throw new Error(`job ${job.id}: cron must have five fields (UTC)`);
   return job;
 }

@@ -99,7 +99,13 @@ export class JobRunner {
       let error: string | null = null;
       let result: string | null = null;
       try {
-        const out = await job.run({ platform: this.platform, events: this.events, scheduledFor, trigger: opts.trigger, logger: log });
+        const out = await job.run({
+          platform: this.platform,
+          events: this.events,
+          scheduledFor,
+          trigger: opts.trigger,
+          logger: log,
+        });
         result = out ? JSON.stringify(out) : null;
       } catch (err) {
         status = "failed";
@@ -123,7 +129,12 @@ export class JobRunner {
   async lastRuns(db: Db = this.platform.db): Promise<Record<string, JobRun | null>> {
     const out: Record<string, JobRun | null> = {};
     for (const job of this.list()) {
-      const [run] = await db.select().from(jobRuns).where(eq(jobRuns.jobId, job.id)).orderBy(desc(jobRuns.startedAt)).limit(1);
+      const [run] = await db
+        .select()
+        .from(jobRuns)
+        .where(eq(jobRuns.jobId, job.id))
+        .orderBy(desc(jobRuns.startedAt))
+        .limit(1);
       out[job.id] = run ?? null;
     }
     return out;
@@ -134,7 +145,10 @@ export class JobRunner {
     const at = before ? new Date(before.startedAt) : null;
     const where =
       before && at
-        ? and(eq(jobRuns.jobId, jobId), or(lt(jobRuns.startedAt, at), and(eq(jobRuns.startedAt, at), lt(jobRuns.id, before.id))))
+        ? and(
+            eq(jobRuns.jobId, jobId),
+            or(lt(jobRuns.startedAt, at), and(eq(jobRuns.startedAt, at), lt(jobRuns.id, before.id))),
+          )
         : eq(jobRuns.jobId, jobId);
     return this.platform.db
       .select()

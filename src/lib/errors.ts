@@ -17,7 +17,12 @@ export class AppError extends Error {
     status: number,
     code: string,
     detail?: string,
-    options?: { errors?: FieldError[]; headers?: Record<string, string>; extra?: Record<string, unknown>; cause?: unknown },
+    options?: {
+      errors?: FieldError[];
+      headers?: Record<string, string>;
+      extra?: Record<string, unknown>;
+      cause?: unknown;
+    },
   ) {
     super(detail ?? defaultTitle(status), options?.cause ? { cause: options.cause } : undefined);
     this.name = "AppError";

@@ -21,7 +21,10 @@ export function encodeCursor(key: Record<string, string | number>): string {
   return base64url(new TextEncoder().encode(JSON.stringify(key)));
 }
 
-export function decodeCursor<T extends Record<string, string | number>>(cursor: string, shape: z.ZodType<T>): T {
+export function decodeCursor<T extends Record<string, string | number>>(
+  cursor: string,
+  shape: z.ZodType<T>,
+): T {
   try {
     const parsed = shape.safeParse(JSON.parse(new TextDecoder().decode(fromBase64url(cursor))));
     if (parsed.success) return parsed.data;

@@ -11,11 +11,11 @@ import { createRedis, RedisKvStore, RedisPubSub, RedisRateLimiter } from "../ada
 import { OutboxMailer } from "../adapters/mail/outbox";
 import { PromMetrics } from "../adapters/metrics/prom";
 import type { Config } from "../config/env";
-import { migrations } from "../db/migrations.generated";
 import { migrate } from "../db/migrate";
+import { migrations } from "../db/migrations.generated";
 import { randomBase62 } from "../lib/crypto";
-import { type Clock, systemClock } from "../ports/clock";
 import type { BlobStore } from "../ports/blob";
+import { type Clock, systemClock } from "../ports/clock";
 import type { HealthCheck, Platform } from "../ports/platform";
 import { createQueryObserver } from "../telemetry/db";
 import { createLogger } from "./logger";
@@ -37,7 +37,8 @@ export interface BunPlatformOptions {
 /** Builds the platform for a Bun process: libSQL (file, memory or server), memory or Redis state. */
 export async function createBunPlatform(config: Config, opts: BunPlatformOptions = {}): Promise<Platform> {
   const clock = opts.clock ?? systemClock;
-  const instanceId = config.INSTANCE_ID ?? `${(process.env.HOSTNAME ?? "tt").slice(0, 24)}-${randomBase62(6)}`;
+  const instanceId =
+    config.INSTANCE_ID ?? `${(process.env.HOSTNAME ?? "tt").slice(0, 24)}-${randomBase62(6)}`;
   const logger = createLogger({
     level: config.LOG_LEVEL,
     base: { service: config.OTEL_SERVICE_NAME, instance: instanceId },
@@ -52,10 +53,21 @@ export async function createBunPlatform(config: Config, opts: BunPlatformOptions
     otlpEndpoint: config.OTEL_EXPORTER_OTLP_ENDPOINT,
     exporter: opts.spanExporter,
   });
-  const observe = createQueryObserver({ tracer: tracing.tracer, metrics, logger, slowQueryMs: config.SLOW_QUERY_MS, system: "sqlite" });
+  const observe = createQueryObserver({
+    tracer: tracing.tracer,
+    metrics,
+    logger,
+    slowQueryMs: config.SLOW_QUERY_MS,
+    system: "sqlite",
+  });
 
-  if (config.databaseUrl.startsWith("file:")) mkdirSync(dirname(config.databaseUrl.slice(5)), { recursive: true });
-  const { db, client, dialect } = await openLibsql({ url: config.databaseUrl, authToken: config.DATABASE_AUTH_TOKEN, observe });
+  if (config.databaseUrl.startsWith("file:"))
+    mkdirSync(dirname(config.databaseUrl.slice(5)), { recursive: true });
+  const { db, client, dialect } = await openLibsql({
+    url: config.databaseUrl,
+    authToken: config.DATABASE_AUTH_TOKEN,
+    observe,
+  });
   if (opts.migrate ?? config.MIGRATE_ON_START) {
     const { applied } = await migrate(db, migrations);
     if (applied.length) logger.info({ applied }, "migrations applied");
@@ -84,9 +96,15 @@ export async function createBunPlatform(config: Config, opts: BunPlatformOptions
     pubsub = new MemoryPubSub();
   }
 
-  const blobs = opts.blobs ?? (dialect === "libsql-memory" ? new MemoryBlobStore() : new FsBlobStore(join(config.DATA_DIR, "blobs")));
+  const blobs =
+    opts.blobs ??
+    (dialect === "libsql-memory" ? new MemoryBlobStore() : new FsBlobStore(join(config.DATA_DIR, "blobs")));
   const pending = new Set<Promise<unknown>>();
-  const scalarPath = join(dirname(Bun.resolveSync("@scalar/api-reference", import.meta.dir)), "browser", "standalone.js");
+  const scalarPath = join(
+    dirname(Bun.resolveSync("@scalar/api-reference", import.meta.dir)),
+    "browser",
+    "standalone.js",
+  );
   let closed = false;
 
   const platform: Platform = {
@@ -123,7 +141,9 @@ export async function createBunPlatform(config: Config, opts: BunPlatformOptions
       },
     },
     defer(work) {
-      const p = work.catch((err) => logger.error({ err }, "deferred work failed")).finally(() => pending.delete(p));
+      const p = work
+        .catch((err) => logger.error({ err }, "deferred work failed"))
+        .finally(() => pending.delete(p));
       pending.add(p);
     },
     async drain() {

@@ -18,14 +18,17 @@ export function withDevSecrets(env: Record<string, string | undefined>): {
 } {
   const dataDir = env.DATA_DIR?.trim() || "./data";
   const path = join(dataDir, FILE);
-  const missing = GENERATED_SECRETS.filter((k) => !env[k]?.trim() && !(k === "ENCRYPTION_KEY" && env.ENCRYPTION_KEYS?.trim()));
+  const missing = GENERATED_SECRETS.filter(
+    (k) => !env[k]?.trim() && !(k === "ENCRYPTION_KEY" && env.ENCRYPTION_KEYS?.trim()),
+  );
   if (missing.length === 0) return { env, filled: [], created: false, path };
   let stored: Record<string, string> = {};
   if (existsSync(path)) stored = JSON.parse(readFileSync(path, "utf8")) as Record<string, string>;
   let created = false;
   for (const k of missing) {
     if (!stored[k]) {
-      stored[k] = k === "ENCRYPTION_KEY" ? btoa(String.fromCharCode(...randomBytes(32))) : base64url(randomBytes(48));
+      stored[k] =
+        k === "ENCRYPTION_KEY" ? btoa(String.fromCharCode(...randomBytes(32))) : base64url(randomBytes(48));
       created = true;
     }
   }

@@ -15,16 +15,25 @@ export function startCronScheduler(runner: JobRunner, logger: Logger): Scheduler
   const inFlight = new Set<Promise<unknown>>();
   const crons = runner.list().map(
     (job) =>
-      new Cron(job.cron, { name: job.id, timezone: "UTC", protect: true, catch: (err) => logger.error({ err, job: job.id }, "scheduler error") }, async (self: Cron) => {
-        const scheduledFor = self.currentRun() ?? new Date();
-        const p = runner.run(job.id, { trigger: "schedule", scheduledFor });
-        inFlight.add(p);
-        try {
-          await p;
-        } finally {
-          inFlight.delete(p);
-        }
-      }),
+      new Cron(
+        job.cron,
+        {
+          name: job.id,
+          timezone: "UTC",
+          protect: true,
+          catch: (err) => logger.error({ err, job: job.id }, "scheduler error"),
+        },
+        async (self: Cron) => {
+          const scheduledFor = self.currentRun() ?? new Date();
+          const p = runner.run(job.id, { trigger: "schedule", scheduledFor });
+          inFlight.add(p);
+          try {
+            await p;
+          } finally {
+            inFlight.delete(p);
+          }
+        },
+      ),
   );
   logger.info({ jobs: runner.list().map((j) => `${j.id} (${j.cron})`) }, "scheduler started");
   return {

@@ -15,7 +15,9 @@ export function loadConfig(raw: Record<string, string | undefined> = process.env
     const dev = withDevSecrets(raw);
     env = dev.env;
     if (dev.filled.length)
-      notes.push(`  ! ${dev.filled.join(", ")}: not set; using development values ${dev.created ? "generated into" : "from"} ${dev.path}`);
+      notes.push(
+        `  ! ${dev.filled.join(", ")}: not set; using development values ${dev.created ? "generated into" : "from"} ${dev.path}`,
+      );
   }
   const report = parseConfig(env);
   const text = formatReport(report);
@@ -42,7 +44,10 @@ async function main(): Promise<void> {
     fetch: (req, srv) => app.fetch(req, { ip: srv.requestIP(req)?.address }),
   });
   const scheduler = config.JOBS_ENABLED ? startCronScheduler(services.jobs, log) : null;
-  log.info({ url: `http://${config.HOST}:${server.port}`, db: platform.dbDialect, redis: !!config.REDIS_URL }, "TeamTrack listening");
+  log.info(
+    { url: `http://${config.HOST}:${server.port}`, db: platform.dbDialect, redis: !!config.REDIS_URL },
+    "TeamTrack listening",
+  );
   console.error(`TeamTrack listening on http://localhost:${server.port} (docs: /docs)`);
 
   let stopping = false;

@@ -25,7 +25,11 @@ export function createQueryObserver(deps: {
       `db.${operation}`,
       {
         kind: SpanKind.CLIENT,
-        attributes: { "db.system.name": system, "db.operation.name": operation, "db.query.text": sql.slice(0, 2000) },
+        attributes: {
+          "db.system.name": system,
+          "db.operation.name": operation,
+          "db.query.text": sql.slice(0, 2000),
+        },
       },
       async (span) => {
         const started = performance.now();
@@ -40,7 +44,8 @@ export function createQueryObserver(deps: {
         } finally {
           const ms = performance.now() - started;
           metrics.dbQuery({ operation, ok }, ms / 1000);
-          if (ms > slowQueryMs) logger.warn({ durationMs: Math.round(ms), sql: sql.slice(0, 500) }, "slow query");
+          if (ms > slowQueryMs)
+            logger.warn({ durationMs: Math.round(ms), sql: sql.slice(0, 500) }, "slow query");
           span.end();
         }
       },

@@ -21,7 +21,14 @@ const SECRET_KEYS = [
   "jwtSecret",
   "encryptionKeys",
 ];
-const HEADER_KEYS = ["authorization", "cookie", "set-cookie", "x-api-key", "proxy-authorization", "x-metrics-token"];
+const HEADER_KEYS = [
+  "authorization",
+  "cookie",
+  "set-cookie",
+  "x-api-key",
+  "proxy-authorization",
+  "x-metrics-token",
+];
 
 export const REDACT_PATHS: string[] = [
   ...HEADER_KEYS.flatMap((h) => [`req.headers["${h}"]`, `res.headers["${h}"]`, `headers["${h}"]`]),

@@ -31,7 +31,10 @@ export class FsBlobStore implements BlobStore {
   async get(key: string): Promise<BlobObject | null> {
     const path = this.#path(key);
     try {
-      const [body, type] = await Promise.all([readFile(path), readFile(`${path}.type`, "utf8").catch(() => "application/octet-stream")]);
+      const [body, type] = await Promise.all([
+        readFile(path),
+        readFile(`${path}.type`, "utf8").catch(() => "application/octet-stream"),
+      ]);
       return { body: new Uint8Array(body), contentType: type, size: body.byteLength };
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code === "ENOENT") return null;

@@ -1,4 +1,4 @@
-import { type Client, type Config as LibsqlConfig, createClient, type InStatement } from "@libsql/client";
+import { type Client, createClient, type InStatement, type Config as LibsqlConfig } from "@libsql/client";
 import { drizzle } from "drizzle-orm/libsql";
 import type { Db, DbDialect } from "../../db/client";
 import * as schema from "../../db/schema";

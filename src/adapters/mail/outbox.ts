@@ -2,7 +2,7 @@ import type { Db } from "../../db/client";
 import { mailOutbox } from "../../db/schema";
 import { newId } from "../../lib/ids";
 import type { Clock } from "../../ports/clock";
-import type { MailMessage, Mailer, SentMail } from "../../ports/mail";
+import type { Mailer, MailMessage, SentMail } from "../../ports/mail";
 import type { Logger } from "../../ports/platform";
 
 /**
@@ -11,9 +11,7 @@ import type { Logger } from "../../ports/platform";
  */
 export class OutboxMailer implements Mailer {
   readonly name = "outbox";
-  constructor(
-    private readonly deps: { db: Db; clock: Clock; logger: Logger; defaultFrom: string },
-  ) {}
+  constructor(private readonly deps: { db: Db; clock: Clock; logger: Logger; defaultFrom: string }) {}
 
   async send(message: MailMessage): Promise<SentMail> {
     const now = this.deps.clock.now();
@@ -28,7 +26,10 @@ export class OutboxMailer implements Mailer {
       template: message.template ?? null,
       createdAt: now,
     });
-    this.deps.logger.info({ mailId: id, to: message.to, subject: message.subject, template: message.template }, "mail stored in dev outbox (not sent)");
+    this.deps.logger.info(
+      { mailId: id, to: message.to, subject: message.subject, template: message.template },
+      "mail stored in dev outbox (not sent)",
+    );
     return { id };
   }
 }

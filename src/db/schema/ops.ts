@@ -38,7 +38,9 @@ export const outboxEvents = sqliteTable(
     orgId: text("org_id"),
     payload: text("payload").notNull(),
     occurredAt: integer("occurred_at", { mode: "timestamp_ms" }).notNull(),
-    status: text("status", { enum: ["pending", "done", "dead"] }).notNull().default("pending"),
+    status: text("status", { enum: ["pending", "done", "dead"] })
+      .notNull()
+      .default("pending"),
     attempts: integer("attempts").notNull().default(0),
     nextAttemptAt: integer("next_attempt_at", { mode: "timestamp_ms" }).notNull(),
     lastError: text("last_error"),
@@ -64,5 +66,8 @@ export const mailOutbox = sqliteTable(
     template: text("template"),
     createdAt: integer("created_at", { mode: "timestamp_ms" }).notNull(),
   },
-  (t) => [index("mail_outbox_to_created_idx").on(t.to, t.createdAt), index("mail_outbox_created_idx").on(t.createdAt)],
+  (t) => [
+    index("mail_outbox_to_created_idx").on(t.to, t.createdAt),
+    index("mail_outbox_created_idx").on(t.createdAt),
+  ],
 );
