@@ -50,6 +50,11 @@ export function problemResponses(...statuses: number[]) {
   );
 }
 
+/** Error responses of an /api/v1 route: the `Accept-Version` check can always answer 400. */
+export function apiProblemResponses(...statuses: number[]) {
+  return problemResponses(400, ...statuses);
+}
+
 export function jsonContent<T extends z.ZodType>(schema: T, description: string) {
   return { description, content: { "application/json": { schema } } };
 }

@@ -69,10 +69,9 @@ export function compression(threshold = 1024): MiddlewareHandler<AppEnv> {
     }
     const source = body instanceof ArrayBuffer ? new Response(body).body! : body;
     const stream = source.pipeThrough(
-      new CompressionStream((encoding === "br" ? "brotli" : "gzip") as CompressionFormat) as unknown as ReadableWritablePair<
-        Uint8Array,
-        Uint8Array
-      >,
+      new CompressionStream(
+        (encoding === "br" ? "brotli" : "gzip") as CompressionFormat,
+      ) as unknown as ReadableWritablePair<Uint8Array, Uint8Array>,
     );
     const headers = new Headers(res.headers);
     headers.delete("content-length");

@@ -18,6 +18,7 @@ const MailSchema = z
   .openapi("DevMail");
 
 const devMailRoute = createRoute({
+  operationId: "listDevMail",
   method: "get",
   path: "/dev/mail",
   tags: ["Documentation"],

@@ -28,6 +28,7 @@ export const DOCS_CSP = [
 const docsRoute = createRoute({
   method: "get",
   path: "/docs",
+  operationId: "getDocs",
   tags: ["Documentation"],
   summary: "Interactive API reference (Scalar)",
   description: "Served entirely by this server: the Scalar bundle comes from /docs/scalar.js, not a CDN.",
@@ -73,6 +74,9 @@ export function registerDocs(app: Router): void {
       withDefaultFonts: false,
       hideClientButton: true,
       telemetry: false,
+      // Scalar enables its "Ask AI" agent on localhost/.local/.test hosts and then calls proxy.scalar.com.
+      agent: { disabled: true },
+      showDeveloperTools: "never",
     } as Parameters<typeof Scalar>[0]) as never,
   );
 

@@ -1,5 +1,5 @@
 import { createRoute, z } from "@hono/zod-openapi";
-import { bearerSecurity, jsonContent, problemResponses } from "../../http/openapi";
+import { apiProblemResponses, bearerSecurity, jsonContent } from "../../http/openapi";
 import { PageQuery } from "../../lib/pagination";
 
 export const JobRunSchema = z
@@ -37,6 +37,7 @@ const JobIdParam = z.object({
 const tags = ["Jobs"];
 
 export const listJobsRoute = createRoute({
+  operationId: "listJobs",
   method: "get",
   path: "/api/v1/admin/jobs",
   tags,
@@ -45,7 +46,7 @@ export const listJobsRoute = createRoute({
   security: bearerSecurity,
   responses: {
     200: jsonContent(z.object({ data: z.array(JobSchema) }).openapi("JobList"), "Jobs"),
-    ...problemResponses(401, 403, 429),
+    ...apiProblemResponses(401, 403, 429),
   },
 });
 
@@ -59,6 +60,7 @@ export const RunJobBody = z
   .openapi("RunJobRequest");
 
 export const runJobRoute = createRoute({
+  operationId: "runJob",
   method: "post",
   path: "/api/v1/admin/jobs/{id}/run",
   tags,
@@ -79,11 +81,12 @@ export const runJobRoute = createRoute({
       z.object({ jobId: z.string(), accepted: z.literal(true) }).openapi("JobRunAccepted"),
       "Started; see its runs",
     ),
-    ...problemResponses(401, 403, 404, 409, 415, 422, 429),
+    ...apiProblemResponses(401, 403, 404, 409, 415, 422, 429),
   },
 });
 
 export const listRunsRoute = createRoute({
+  operationId: "listJobRuns",
   method: "get",
   path: "/api/v1/admin/jobs/{id}/runs",
   tags,
@@ -96,6 +99,6 @@ export const listRunsRoute = createRoute({
       z.object({ data: z.array(JobRunSchema), nextCursor: z.string().nullable() }).openapi("JobRunPage"),
       "Runs",
     ),
-    ...problemResponses(401, 403, 404, 422, 429),
+    ...apiProblemResponses(401, 403, 404, 422, 429),
   },
 });

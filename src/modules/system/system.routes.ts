@@ -1,5 +1,11 @@
 import { createRoute, z } from "@hono/zod-openapi";
-import { bearerSecurity, jsonContent, problemResponses, publicSecurity } from "../../http/openapi";
+import {
+  apiProblemResponses,
+  bearerSecurity,
+  jsonContent,
+  problemResponses,
+  publicSecurity,
+} from "../../http/openapi";
 
 const CheckSchema = z
   .object({
@@ -49,6 +55,7 @@ export const DetailedHealthSchema = z
 const tags = ["Health"];
 
 export const liveRoute = createRoute({
+  operationId: "getLiveness",
   method: "get",
   path: "/health/live",
   tags,
@@ -59,6 +66,7 @@ export const liveRoute = createRoute({
 });
 
 export const readyRoute = createRoute({
+  operationId: "getReadiness",
   method: "get",
   path: "/health/ready",
   tags,
@@ -74,15 +82,17 @@ export const readyRoute = createRoute({
 });
 
 export const quickRoute = createRoute({
+  operationId: "getHealth",
   method: "get",
   path: "/api/v1/health",
   tags,
   summary: "Quick health",
   security: publicSecurity,
-  responses: { 200: jsonContent(QuickHealthSchema, "The API answers"), ...problemResponses() },
+  responses: { 200: jsonContent(QuickHealthSchema, "The API answers"), ...apiProblemResponses() },
 });
 
 export const detailedRoute = createRoute({
+  operationId: "getHealthDetailed",
   method: "get",
   path: "/api/v1/health/detailed",
   tags,
@@ -90,10 +100,11 @@ export const detailedRoute = createRoute({
   description:
     "Database latency, disk, memory, uptime, version, queue depths and the last run of every job. Needs the operator token or `METRICS_TOKEN`.",
   security: bearerSecurity,
-  responses: { 200: jsonContent(DetailedHealthSchema, "Health details"), ...problemResponses(401, 403) },
+  responses: { 200: jsonContent(DetailedHealthSchema, "Health details"), ...apiProblemResponses(401, 403) },
 });
 
 export const metricsRoute = createRoute({
+  operationId: "getMetrics",
   method: "get",
   path: "/metrics",
   tags: ["Operations"],
