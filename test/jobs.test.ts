@@ -126,6 +126,31 @@ describe("jobs API", () => {
   });
 });
 
+describe("maintenance", () => {
+  test("prune-records fails runs abandoned by a dead instance and deletes old finished runs", async () => {
+    const now = t.clock.now().getTime();
+    const day = 86_400_000;
+    const base = { jobId: "db.optimize", trigger: "schedule" as const, instanceId: "dead" };
+    await t.platform.db.insert(jobRuns).values([
+      { ...base, id: "jrun_abandoned", status: "running", startedAt: new Date(now - 2 * day) },
+      { ...base, id: "jrun_recent_running", status: "running", startedAt: new Date(now - 60_000) },
+      { ...base, id: "jrun_old_done", status: "succeeded", startedAt: new Date(now - 40 * day) },
+    ]);
+    const out = await t.services.jobs.run("maintenance.prune-records", { trigger: "manual" });
+    expect(out.status).toBe("succeeded");
+    const rows = Object.fromEntries(
+      (await t.platform.db.select().from(jobRuns).where(eq(jobRuns.instanceId, "dead"))).map((r) => [
+        r.id,
+        r,
+      ]),
+    );
+    expect(rows.jrun_abandoned?.status).toBe("failed");
+    expect(rows.jrun_abandoned?.error).toContain("abandoned");
+    expect(rows.jrun_recent_running?.status).toBe("running");
+    expect(rows.jrun_old_done).toBeUndefined();
+  });
+});
+
 describe("scheduling semantics", () => {
   test("a cron tick runs once; the next tick runs again", async () => {
     const tick = new Date("2026-01-05T04:00:00Z");

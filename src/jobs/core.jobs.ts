@@ -62,6 +62,15 @@ export const maintenancePrune = defineJob({
     const { db, clock } = platform;
     const now = clock.now().getTime();
     const cutoff = new Date(now - 30 * DAY);
+    // A run still "running" a day later belonged to an instance that died mid-run.
+    const abandoned = await db
+      .update(jobRuns)
+      .set({
+        status: "failed",
+        error: "abandoned: the instance stopped during the run",
+        finishedAt: clock.now(),
+      })
+      .where(and(eq(jobRuns.status, "running"), lt(jobRuns.startedAt, new Date(now - DAY))));
     const runs = await db
       .delete(jobRuns)
       .where(and(lt(jobRuns.startedAt, cutoff), inArray(jobRuns.status, ["succeeded", "failed"])));
@@ -69,7 +78,12 @@ export const maintenancePrune = defineJob({
       .delete(outboxEvents)
       .where(and(eq(outboxEvents.status, "done"), lt(outboxEvents.processedAt, cutoff)));
     const mail = await db.delete(mailOutbox).where(lt(mailOutbox.createdAt, new Date(now - 7 * DAY)));
-    return { jobRuns: affectedRows(runs), outboxEvents: affectedRows(events), mail: affectedRows(mail) };
+    return {
+      abandonedRuns: affectedRows(abandoned),
+      jobRuns: affectedRows(runs),
+      outboxEvents: affectedRows(events),
+      mail: affectedRows(mail),
+    };
   },
 });
 

@@ -52,26 +52,30 @@ async function main(): Promise<void> {
 
   let stopping = false;
   const shutdown = async (signal: string) => {
-    if (stopping) return;
+    if (stopping) {
+      log.warn({ signal }, "second signal: exiting now");
+      process.exit(1);
+    }
     stopping = true;
     const started = Date.now();
     log.info({ signal, timeoutMs: config.SHUTDOWN_TIMEOUT_MS }, "shutting down: no new connections");
-    // stop(false): close the listener now, let in-flight requests finish.
+    // Stop firing jobs at once; stop(false) closes the listener and lets in-flight requests finish.
+    const jobsStopped = scheduler?.stop() ?? Promise.resolve();
     const drained = server.stop(false);
     let timer: ReturnType<typeof setTimeout> | undefined;
     const timedOut = await Promise.race([
-      drained.then(() => false),
+      Promise.all([drained, jobsStopped]).then(() => false),
       new Promise<boolean>((r) => {
         timer = setTimeout(() => r(true), config.SHUTDOWN_TIMEOUT_MS);
       }),
     ]);
     clearTimeout(timer);
     if (timedOut) {
-      log.warn("in-flight requests did not finish in time; closing them");
+      log.warn("in-flight requests or job runs did not finish in time; closing them");
       await server.stop(true);
     }
-    await scheduler?.stop();
-    await platform.close();
+    // Flushing telemetry and closing connections must not hold the exit hostage either.
+    await Promise.race([platform.close(), Bun.sleep(2_000)]);
     console.error(`TeamTrack stopped after ${Date.now() - started} ms (${signal})`);
     process.exit(0);
   };

@@ -1,4 +1,5 @@
 import { mkdtempSync, rmSync } from "node:fs";
+import { connect } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { Subprocess } from "bun";
@@ -33,7 +34,12 @@ function capture(stream: ReadableStream<Uint8Array>): { text(): string; done: Pr
   let text = "";
   const decoder = new TextDecoder();
   const done = (async () => {
-    for await (const chunk of stream) text += decoder.decode(chunk, { stream: true });
+    const reader = stream.getReader();
+    while (true) {
+      const { done, value } = await reader.read();
+      if (done) break;
+      text += decoder.decode(value, { stream: true });
+    }
     text += decoder.decode();
   })().catch(() => {});
   return { text: () => text, done };
@@ -59,7 +65,13 @@ const running = new Set<ChildProcess>();
 /** Spawns `bun <args>` in the repository root with a clean environment (see PASS_THROUGH). */
 export function spawnBun(args: string[], env: Record<string, string | undefined>): ChildProcess {
   const fullEnv = baseEnv(env);
-  const proc = Bun.spawn([process.execPath, ...args], { cwd: ROOT, env: fullEnv, stdin: "ignore", stdout: "pipe", stderr: "pipe" });
+  const proc = Bun.spawn([process.execPath, ...args], {
+    cwd: ROOT,
+    env: fullEnv,
+    stdin: "ignore",
+    stdout: "pipe",
+    stderr: "pipe",
+  });
   const out = capture(proc.stdout);
   const err = capture(proc.stderr);
   const exited = (async () => {
@@ -83,15 +95,23 @@ export function spawnBun(args: string[], env: Record<string, string | undefined>
         if (proc.exitCode !== null || proc.signalCode !== null) {
           await exited;
           if (seen()) return;
-          throw new Error(`process exited before printing ${pattern}\nstdout:\n${out.text()}\nstderr:\n${err.text()}`);
+          throw new Error(
+            `process exited before printing ${pattern}\nstdout:\n${out.text()}\nstderr:\n${err.text()}`,
+          );
         }
-        if (Date.now() > deadline) throw new Error(`no ${pattern} within ${timeoutMs} ms\nstdout:\n${out.text()}\nstderr:\n${err.text()}`);
+        if (Date.now() > deadline)
+          throw new Error(
+            `no ${pattern} within ${timeoutMs} ms\nstdout:\n${out.text()}\nstderr:\n${err.text()}`,
+          );
         await Bun.sleep(20);
       }
     },
     async waitForExit(timeoutMs) {
       let timer: ReturnType<typeof setTimeout> | undefined;
-      const code = await Promise.race([exited, new Promise<null>((r) => (timer = setTimeout(() => r(null), timeoutMs)))]);
+      const code = await Promise.race([
+        exited,
+        new Promise<null>((r) => (timer = setTimeout(() => r(null), timeoutMs))),
+      ]);
       clearTimeout(timer);
       return code;
     },
@@ -144,13 +164,18 @@ export async function spawnServer(env: Record<string, string | undefined> = {}):
 }
 
 /** Spawns the real server and waits until /health/live answers 200; throws with its output if it exits or hangs. */
-export async function startServer(env: Record<string, string | undefined> = {}, timeoutMs = 20_000): Promise<ServerProcess> {
+export async function startServer(
+  env: Record<string, string | undefined> = {},
+  timeoutMs = 20_000,
+): Promise<ServerProcess> {
   const server = await spawnServer(env);
   const deadline = Date.now() + timeoutMs;
   while (true) {
     if (server.proc.exitCode !== null || server.proc.signalCode !== null) {
       const code = await server.exited;
-      throw new Error(`server exited with ${code} before listening\nstdout:\n${server.stdout()}\nstderr:\n${server.stderr()}`);
+      throw new Error(
+        `server exited with ${code} before listening\nstdout:\n${server.stdout()}\nstderr:\n${server.stderr()}`,
+      );
     }
     try {
       const res = await fetch(`${server.url}/health/live`);
@@ -161,7 +186,9 @@ export async function startServer(env: Record<string, string | undefined> = {}, 
     }
     if (Date.now() > deadline) {
       await server.kill();
-      throw new Error(`server did not answer /health/live within ${timeoutMs} ms\nstdout:\n${server.stdout()}\nstderr:\n${server.stderr()}`);
+      throw new Error(
+        `server did not answer /health/live within ${timeoutMs} ms\nstdout:\n${server.stdout()}\nstderr:\n${server.stderr()}`,
+      );
     }
     await Bun.sleep(50);
   }
@@ -189,3 +216,68 @@ export async function isListening(port: number, host = "127.0.0.1"): Promise<boo
 process.on("exit", () => {
   for (const c of running) c.proc.kill("SIGKILL");
 });
+
+export interface RawConnection {
+  write(data: string): void;
+  /** Everything received so far. */
+  received(): string;
+  /** Resolves when the server closed the connection. */
+  closed: Promise<void>;
+  /** Waits for one complete HTTP/1.1 response (Content-Length framed) and parses it. */
+  response(timeoutMs?: number): Promise<{ status: number; headers: Record<string, string>; body: string }>;
+  destroy(): void;
+}
+
+/**
+ * A hand-driven HTTP/1.1 connection, for what fetch cannot do: send a request's head and only part
+ * of its body, then do something else (send SIGTERM) before sending the rest.
+ */
+export async function rawConnect(port: number, host = "127.0.0.1"): Promise<RawConnection> {
+  const socket = connect(port, host);
+  let data = Buffer.alloc(0);
+  socket.on("data", (chunk: Buffer) => {
+    data = Buffer.concat([data, chunk]);
+  });
+  const closed = new Promise<void>((resolve) => socket.on("close", () => resolve()));
+  await new Promise<void>((resolve, reject) => {
+    socket.once("connect", () => resolve());
+    socket.once("error", reject);
+  });
+  socket.on("error", () => {});
+  const parse = () => {
+    const end = data.indexOf("\r\n\r\n");
+    if (end < 0) return null;
+    const [statusLine, ...lines] = data.subarray(0, end).toString("latin1").split("\r\n");
+    const headers: Record<string, string> = {};
+    for (const l of lines) {
+      const i = l.indexOf(":");
+      headers[l.slice(0, i).trim().toLowerCase()] = l.slice(i + 1).trim();
+    }
+    const length = Number(headers["content-length"] ?? Number.NaN);
+    const body = data.subarray(end + 4);
+    if (!Number.isFinite(length) || body.length < length) return null;
+    return {
+      status: Number(statusLine!.split(" ")[1]),
+      headers,
+      body: body.subarray(0, length).toString("utf8"),
+    };
+  };
+  return {
+    write: (s) => void socket.write(s),
+    received: () => data.toString("utf8"),
+    closed,
+    async response(timeoutMs = 10_000) {
+      const deadline = Date.now() + timeoutMs;
+      while (true) {
+        const r = parse();
+        if (r) return r;
+        if (socket.destroyed || Date.now() > deadline)
+          throw new Error(
+            `no complete response (${socket.destroyed ? "connection closed" : "timeout"}); got: ${JSON.stringify(data.toString("utf8"))}`,
+          );
+        await Bun.sleep(10);
+      }
+    },
+    destroy: () => void socket.destroy(),
+  };
+}

@@ -1,4 +1,4 @@
-import { existsSync } from "node:fs";
+import { existsSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import type { Subprocess } from "bun";
 
@@ -66,6 +66,7 @@ export async function startSqld(): Promise<SqldServer> {
     async stop() {
       proc.kill();
       await proc.exited;
+      rmSync(dir, { recursive: true, force: true });
     },
   };
 }
