@@ -106,7 +106,8 @@ export function createApp(platform: Platform): AppInstance {
     }),
   );
   app.use("/api/v1/*", apiVersion());
-  app.use("*", compression(1024));
+  // On Workers, workerd and Cloudflare's edge compress responses; doing it here too would double-encode.
+  if (platform.runtime !== "worker") app.use("*", compression(1024));
   app.use(
     "/api/v1/*",
     bodyLimit({
