@@ -16,6 +16,8 @@ import { onError } from "./http/problem";
 import { coreJobs } from "./jobs/core.jobs";
 import { JobRunner } from "./jobs/runner";
 import { AppError } from "./lib/errors";
+import { authenticate } from "./modules/auth/auth.middleware";
+import { SessionService } from "./modules/auth/session.service";
 import { registerDevMail } from "./modules/dev/dev.handlers";
 import { DOCS_CSP, registerDocs } from "./modules/docs/docs.handlers";
 import { registerJobs } from "./modules/jobs/jobs.handlers";
@@ -48,7 +50,14 @@ export function createApp(platform: Platform): AppInstance {
   });
   const jobs = new JobRunner(platform, events);
   jobs.register(...coreJobs);
-  const services: Services = { events, jobs };
+  const sessions = new SessionService({
+    db: platform.db,
+    clock: platform.clock,
+    jwt: { secret: config.jwtSecret, issuer: config.jwtIssuer, audience: config.JWT_AUDIENCE },
+    // A separate key from the JWT signing key, derived from the same secret by label.
+    refreshKey: `${config.jwtSecret}\u0000refresh-successor`,
+  });
+  const services: Services = { events, jobs, sessions };
 
   const app = createRouter();
   app.use(
@@ -122,6 +131,7 @@ export function createApp(platform: Platform): AppInstance {
     }),
   );
   app.use("/api/v1/*", requireJsonBody());
+  app.use("/api/v1/*", authenticate());
   const conditional = etag();
   app.use("/api/v1/*", (c, next) => (c.req.method === "GET" ? conditional(c, next) : next()));
 

@@ -2,10 +2,12 @@
  * Migrations cannot drift from the schema: the bundled module matches drizzle/, and drizzle-kit finds
  * nothing left to generate from src/db/schema. Either failure means: run `npm run db:generate`.
  */
+
 import { afterAll, describe, expect, test } from "bun:test";
 import { cpSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join, relative } from "node:path";
 import { renderMigrations, target } from "../scripts/gen-migrations";
+import { migrations } from "../src/db/migrations.generated";
 import { ROOT, stopAll, tempDir } from "./support/process";
 
 afterAll(stopAll);
@@ -82,8 +84,10 @@ export const probeDrift = sqliteTable("probe_drift", { id: text("id").primaryKey
     );
     // The probe schema sits outside the repo: let it resolve drizzle-orm from the repo's node_modules.
     const r = await generateInCopy(schema, { NODE_PATH: join(ROOT, "node_modules") });
-    expect(r.added.sort()).toEqual(["0001_probe.sql", "meta/0001_snapshot.json"]);
-    expect(readFileSync(join(r.dir, "drizzle/0001_probe.sql"), "utf8")).toContain(
+    // The next migration number follows the journal, whatever it holds today.
+    const next = String(migrations.length).padStart(4, "0");
+    expect(r.added.sort()).toEqual([`${next}_probe.sql`, `meta/${next}_snapshot.json`]);
+    expect(readFileSync(join(r.dir, `drizzle/${next}_probe.sql`), "utf8")).toContain(
       "CREATE TABLE `probe_drift`",
     );
   });

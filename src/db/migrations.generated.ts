@@ -18,5 +18,41 @@ export const migrations: Migration[] = [
       "CREATE INDEX `outbox_events_due_idx` ON `outbox_events` (`status`,`next_attempt_at`);",
       "CREATE INDEX `outbox_events_processed_idx` ON `outbox_events` (`processed_at`);"
     ]
+  },
+  {
+    "tag": "0001_identity",
+    "createdAt": 1795315630048,
+    "hash": "cf41aa19ebef21a209c15e1ca12f5a8a9f236b53d3dc9d8cb99e06ff542e7efe",
+    "statements": [
+      "CREATE TABLE `api_tokens` (\n\t`id` text PRIMARY KEY NOT NULL,\n\t`kind` text NOT NULL,\n\t`user_id` text NOT NULL,\n\t`org_id` text NOT NULL,\n\t`name` text NOT NULL,\n\t`scopes` text NOT NULL,\n\t`token_hash` text NOT NULL,\n\t`prefix` text NOT NULL,\n\t`created_at` integer NOT NULL,\n\t`last_used_at` integer,\n\t`expires_at` integer,\n\t`revoked_at` integer,\n\tFOREIGN KEY (`user_id`) REFERENCES `users`(`id`) ON UPDATE no action ON DELETE cascade,\n\tFOREIGN KEY (`org_id`) REFERENCES `organizations`(`id`) ON UPDATE no action ON DELETE cascade\n);",
+      "CREATE UNIQUE INDEX `api_tokens_hash_uq` ON `api_tokens` (`token_hash`);",
+      "CREATE INDEX `api_tokens_user_idx` ON `api_tokens` (`user_id`,`kind`);",
+      "CREATE INDEX `api_tokens_org_idx` ON `api_tokens` (`org_id`,`kind`);",
+      "CREATE TABLE `audit_log` (\n\t`id` text PRIMARY KEY NOT NULL,\n\t`org_id` text NOT NULL,\n\t`seq` integer NOT NULL,\n\t`actor_type` text NOT NULL,\n\t`actor_id` text,\n\t`action` text NOT NULL,\n\t`target_type` text,\n\t`target_id` text,\n\t`ip` text,\n\t`user_agent` text,\n\t`request_id` text,\n\t`metadata` text NOT NULL,\n\t`created_at` integer NOT NULL,\n\t`prev_hash` text NOT NULL,\n\t`hash` text NOT NULL\n);",
+      "CREATE UNIQUE INDEX `audit_log_org_seq_uq` ON `audit_log` (`org_id`,`seq`);",
+      "CREATE INDEX `audit_log_org_created_idx` ON `audit_log` (`org_id`,`created_at`);",
+      "CREATE INDEX `audit_log_org_action_idx` ON `audit_log` (`org_id`,`action`,`created_at`);",
+      "CREATE INDEX `audit_log_actor_idx` ON `audit_log` (`actor_id`,`created_at`);",
+      "CREATE TABLE `invitations` (\n\t`id` text PRIMARY KEY NOT NULL,\n\t`org_id` text NOT NULL,\n\t`email` text NOT NULL,\n\t`role` text NOT NULL,\n\t`token_hash` text NOT NULL,\n\t`invited_by` text,\n\t`created_at` integer NOT NULL,\n\t`expires_at` integer NOT NULL,\n\t`accepted_at` integer,\n\t`revoked_at` integer,\n\tFOREIGN KEY (`org_id`) REFERENCES `organizations`(`id`) ON UPDATE no action ON DELETE cascade,\n\tFOREIGN KEY (`invited_by`) REFERENCES `users`(`id`) ON UPDATE no action ON DELETE set null\n);",
+      "CREATE UNIQUE INDEX `invitations_hash_uq` ON `invitations` (`token_hash`);",
+      "CREATE INDEX `invitations_org_idx` ON `invitations` (`org_id`,`created_at`);",
+      "CREATE INDEX `invitations_email_idx` ON `invitations` (`email`);",
+      "CREATE TABLE `memberships` (\n\t`id` text PRIMARY KEY NOT NULL,\n\t`org_id` text NOT NULL,\n\t`user_id` text NOT NULL,\n\t`role` text NOT NULL,\n\t`created_at` integer NOT NULL,\n\t`updated_at` integer NOT NULL,\n\tFOREIGN KEY (`org_id`) REFERENCES `organizations`(`id`) ON UPDATE no action ON DELETE cascade,\n\tFOREIGN KEY (`user_id`) REFERENCES `users`(`id`) ON UPDATE no action ON DELETE cascade\n);",
+      "CREATE UNIQUE INDEX `memberships_org_user_uq` ON `memberships` (`org_id`,`user_id`);",
+      "CREATE INDEX `memberships_user_idx` ON `memberships` (`user_id`);",
+      "CREATE TABLE `organizations` (\n\t`id` text PRIMARY KEY NOT NULL,\n\t`name` text NOT NULL,\n\t`created_at` integer NOT NULL,\n\t`updated_at` integer NOT NULL\n);",
+      "CREATE TABLE `refresh_tokens` (\n\t`id` text PRIMARY KEY NOT NULL,\n\t`session_id` text NOT NULL,\n\t`token_hash` text NOT NULL,\n\t`created_at` integer NOT NULL,\n\t`rotated_at` integer,\n\t`replaced_by_id` text,\n\tFOREIGN KEY (`session_id`) REFERENCES `sessions`(`id`) ON UPDATE no action ON DELETE cascade\n);",
+      "CREATE UNIQUE INDEX `refresh_tokens_hash_uq` ON `refresh_tokens` (`token_hash`);",
+      "CREATE INDEX `refresh_tokens_session_idx` ON `refresh_tokens` (`session_id`);",
+      "CREATE TABLE `sessions` (\n\t`id` text PRIMARY KEY NOT NULL,\n\t`user_id` text NOT NULL,\n\t`org_id` text,\n\t`user_agent` text,\n\t`ip` text,\n\t`created_at` integer NOT NULL,\n\t`last_used_at` integer NOT NULL,\n\t`expires_at` integer NOT NULL,\n\t`revoked_at` integer,\n\t`revoked_reason` text,\n\tFOREIGN KEY (`user_id`) REFERENCES `users`(`id`) ON UPDATE no action ON DELETE cascade,\n\tFOREIGN KEY (`org_id`) REFERENCES `organizations`(`id`) ON UPDATE no action ON DELETE cascade\n);",
+      "CREATE INDEX `sessions_user_idx` ON `sessions` (`user_id`,`created_at`);",
+      "CREATE INDEX `sessions_expires_idx` ON `sessions` (`expires_at`);",
+      "CREATE TABLE `users` (\n\t`id` text PRIMARY KEY NOT NULL,\n\t`email` text NOT NULL,\n\t`name` text NOT NULL,\n\t`password_hash` text NOT NULL,\n\t`email_verified_at` integer,\n\t`password_changed_at` integer,\n\t`created_at` integer NOT NULL,\n\t`updated_at` integer NOT NULL\n);",
+      "CREATE UNIQUE INDEX `users_email_uq` ON `users` (`email`);",
+      "CREATE TABLE `verification_tokens` (\n\t`id` text PRIMARY KEY NOT NULL,\n\t`user_id` text NOT NULL,\n\t`purpose` text NOT NULL,\n\t`token_hash` text NOT NULL,\n\t`email` text NOT NULL,\n\t`created_at` integer NOT NULL,\n\t`expires_at` integer NOT NULL,\n\t`used_at` integer,\n\tFOREIGN KEY (`user_id`) REFERENCES `users`(`id`) ON UPDATE no action ON DELETE cascade\n);",
+      "CREATE UNIQUE INDEX `verification_tokens_hash_uq` ON `verification_tokens` (`token_hash`);",
+      "CREATE INDEX `verification_tokens_user_purpose_idx` ON `verification_tokens` (`user_id`,`purpose`,`created_at`);",
+      "CREATE INDEX `verification_tokens_expires_idx` ON `verification_tokens` (`expires_at`);"
+    ]
   }
 ];

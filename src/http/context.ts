@@ -1,14 +1,31 @@
 import type { EventBus } from "../events/bus";
 import type { JobRunner } from "../jobs/runner";
+import type { SessionService } from "../modules/auth/session.service";
 import type { Logger, Platform } from "../ports/platform";
 
 export interface Services {
   events: EventBus;
   jobs: JobRunner;
+  sessions: SessionService;
 }
 
-/** Who is calling. Identity adds users, personal access tokens and agents. */
-export type Principal = { kind: "operator" } | { kind: "metrics" };
+import type { Role } from "../db/schema";
+
+/** A signed-in member acting in one organization (role read fresh on every request). */
+interface MemberPrincipal {
+  userId: string;
+  /** Null only for a user session with no organization (e.g. after leaving their last one). */
+  orgId: string | null;
+  role: Role | null;
+}
+
+/** Who is calling: instance credentials, a user session, a personal access token or an agent token. */
+export type Principal =
+  | { kind: "operator" }
+  | { kind: "metrics" }
+  | (MemberPrincipal & { kind: "user"; sessionId: string })
+  | (MemberPrincipal & { kind: "pat"; tokenId: string; scopes: string[] })
+  | (MemberPrincipal & { kind: "agent"; tokenId: string; scopes: string[] });
 
 /** Bindings the runtime passes as Hono's `env`: the socket address on Bun, bindings on Workers. */
 export interface AppBindings {

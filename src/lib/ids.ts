@@ -9,6 +9,12 @@ export const ID_PREFIX = {
   user: "usr",
   org: "org",
   session: "ses",
+  refreshToken: "rt",
+  membership: "mem",
+  invitation: "inv",
+  token: "tok",
+  audit: "aud",
+  verification: "vt",
 } as const;
 
 export type IdKind = keyof typeof ID_PREFIX;

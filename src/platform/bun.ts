@@ -10,12 +10,14 @@ import { MemoryKvStore, MemoryPubSub, MemoryRateLimiter } from "../adapters/kv/m
 import { createRedis, RedisKvStore, RedisPubSub, RedisRateLimiter } from "../adapters/kv/redis";
 import { OutboxMailer } from "../adapters/mail/outbox";
 import { PromMetrics } from "../adapters/metrics/prom";
+import { Argon2Hasher } from "../adapters/passwords/argon2";
 import type { Config } from "../config/env";
 import { migrate } from "../db/migrate";
 import { migrations } from "../db/migrations.generated";
 import { randomBase62 } from "../lib/crypto";
 import type { BlobStore } from "../ports/blob";
 import { type Clock, systemClock } from "../ports/clock";
+import type { PasswordHasher } from "../ports/passwords";
 import type { HealthCheck, Platform } from "../ports/platform";
 import { createQueryObserver } from "../telemetry/db";
 import { createLogger } from "./logger";
@@ -32,6 +34,8 @@ export interface BunPlatformOptions {
   /** Apply pending migrations before returning (default: config.MIGRATE_ON_START). */
   migrate?: boolean;
   runtime?: "bun" | "memory";
+  /** Password hasher override (tests use cheaper argon2 parameters). */
+  passwords?: PasswordHasher;
 }
 
 /** Builds the platform for a Bun process: libSQL (file, memory or server), memory or Redis state. */
@@ -117,6 +121,7 @@ export async function createBunPlatform(config: Config, opts: BunPlatformOptions
     rateLimiter,
     pubsub,
     mailer: new OutboxMailer({ db, clock, logger, defaultFrom: config.MAIL_FROM }),
+    passwords: opts.passwords ?? new Argon2Hasher(),
     blobs,
     clock,
     logger,

@@ -10,6 +10,7 @@ import { instrumentClient } from "../adapters/db/libsql-instrument";
 import { MemoryKvStore, MemoryPubSub, MemoryRateLimiter } from "../adapters/kv/memory";
 import { OutboxMailer } from "../adapters/mail/outbox";
 import { PromMetrics } from "../adapters/metrics/prom";
+import { WasmArgon2Hasher } from "../adapters/passwords/argon2-wasm";
 import { type Config, formatReport, parseConfig } from "../config/env";
 import type { Db } from "../db/client";
 import { migrate } from "../db/migrate";
@@ -174,6 +175,7 @@ async function buildPlatform(env: WorkerEnv): Promise<WorkerPlatform> {
     rateLimiter: new MemoryRateLimiter(clock),
     pubsub,
     mailer: new OutboxMailer({ db, clock, logger, defaultFrom: config.MAIL_FROM }),
+    passwords: new WasmArgon2Hasher(),
     blobs: env.BLOBS ? new R2BlobStore(env.BLOBS) : new MemoryBlobStore(),
     clock,
     logger,

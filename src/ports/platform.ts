@@ -6,6 +6,7 @@ import type { BlobStore } from "./blob";
 import type { Clock } from "./clock";
 import type { KvStore, PubSub, RateLimiter } from "./kv";
 import type { Mailer } from "./mail";
+import type { PasswordHasher } from "./passwords";
 
 export type { Logger };
 
@@ -54,6 +55,7 @@ export interface Platform {
   rateLimiter: RateLimiter;
   pubsub: PubSub;
   mailer: Mailer;
+  passwords: PasswordHasher;
   blobs: BlobStore;
   clock: Clock;
   logger: Logger;

@@ -1,8 +1,10 @@
 import { InMemorySpanExporter } from "@opentelemetry/sdk-trace-base";
+import { Argon2Hasher } from "../../src/adapters/passwords/argon2";
 import { createApp } from "../../src/app";
 import { type Config, parseConfig } from "../../src/config/env";
 import { createBunPlatform } from "../../src/platform/bun";
 import { ManualClock } from "../../src/ports/clock";
+import type { PasswordHasher } from "../../src/ports/passwords";
 import type { Platform } from "../../src/ports/platform";
 
 export const TEST_OPERATOR_TOKEN = "op_test_token_0123456789abcdef0123456789";
@@ -56,7 +58,7 @@ export interface TestApp {
 /** A fresh app on an in-memory database, manual clock, captured logs and spans. */
 export async function createTestApp(
   env: Record<string, string> = {},
-  opts: { clock?: ManualClock; migrate?: boolean } = {},
+  opts: { clock?: ManualClock; migrate?: boolean; passwords?: PasswordHasher } = {},
 ): Promise<TestApp> {
   const clock = opts.clock ?? new ManualClock();
   const logs = new LogCapture();
@@ -66,6 +68,8 @@ export async function createTestApp(
     logDestination: logs,
     spanExporter: spans,
     migrate: opts.migrate ?? true,
+    // Cheap argon2id parameters keep suites that seed many users fast; pass the real hasher to test it.
+    passwords: opts.passwords ?? new Argon2Hasher({ memoryCost: 1024, timeCost: 1, parallelism: 1 }),
     runtime: "memory",
   });
   const { app, services } = createApp(platform);

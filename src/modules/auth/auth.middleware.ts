@@ -1,0 +1,109 @@
+import type { Context, MiddlewareHandler } from "hono";
+import type { AppEnv, Principal } from "../../http/context";
+import { resolveStaticToken } from "../../http/middleware/auth";
+import { AppError } from "../../lib/errors";
+import { type Permission, roleAllows } from "../orgs/permissions";
+import { findSessionPrincipal, findTokenPrincipal, touchToken } from "./auth.repo";
+import { hashToken, TOKEN_PREFIX, verifyAccessToken } from "./auth.tokens";
+import { SESSION_IDLE_MS } from "./session.service";
+
+/** last-used times are written at most this often per token, to keep reads read-only. */
+const TOUCH_EVERY_MS = 60_000;
+
+const unauthorized = (detail = "Missing or invalid credentials") =>
+  new AppError(401, "UNAUTHORIZED", detail, { headers: { "WWW-Authenticate": 'Bearer realm="teamtrack"' } });
+
+function bearer(c: Context<AppEnv>): string | null {
+  const m = /^Bearer\s+(\S+)$/i.exec(c.req.header("authorization") ?? "");
+  return m?.[1] ?? null;
+}
+
+/**
+ * Resolves `Authorization: Bearer …` into `c.var.principal`: instance tokens, personal access
+ * tokens (`ttp_…`), agent tokens (`tta_…`) or an access JWT. A revoked session or token, or a
+ * changed role, takes effect on the very next request: the session and role are read per request.
+ * No credentials → no principal (routes decide); bad credentials → 401 at once.
+ */
+export function authenticate(): MiddlewareHandler<AppEnv> {
+  return async (c, next) => {
+    const token = bearer(c);
+    if (!token) return next();
+    const principal = await resolve(c, token);
+    if (!principal) throw unauthorized();
+    c.set("principal", principal);
+    await next();
+  };
+}
+
+async function resolve(c: Context<AppEnv>, token: string): Promise<Principal | null> {
+  const platform = c.get("platform");
+  const { db, clock, config } = platform;
+  const now = clock.now();
+  const fixed = resolveStaticToken(c);
+  if (fixed) return fixed;
+  if (token.startsWith(`${TOKEN_PREFIX.pat}_`) || token.startsWith(`${TOKEN_PREFIX.agent}_`)) {
+    const row = await findTokenPrincipal(db, await hashToken(token));
+    if (!row?.role || (row.expiresAt && row.expiresAt <= now)) return null;
+    if (!row.lastUsedAt || now.getTime() - row.lastUsedAt.getTime() > TOUCH_EVERY_MS)
+      c.get("defer")(touchToken(db, row.id, now));
+    const scopes = JSON.parse(row.scopes) as string[];
+    return { kind: row.kind, userId: row.userId, orgId: row.orgId, role: row.role, tokenId: row.id, scopes };
+  }
+  const claims = await verifyAccessToken(
+    token,
+    { secret: config.jwtSecret, issuer: config.jwtIssuer, audience: config.JWT_AUDIENCE },
+    now,
+  );
+  if (!claims) return null;
+  const session = await findSessionPrincipal(db, claims.sid);
+  if (!session || session.userId !== claims.sub || session.revokedAt || session.expiresAt <= now) return null;
+  if (now.getTime() - session.lastUsedAt.getTime() > SESSION_IDLE_MS) return null;
+  return {
+    kind: "user",
+    userId: session.userId,
+    orgId: session.orgId,
+    role: session.role,
+    sessionId: session.id,
+  };
+}
+
+/** The caller must be a signed-in user, PAT or agent (not an instance token). */
+export function currentMember(c: Context<AppEnv>) {
+  const p = c.get("principal");
+  if (!p) throw unauthorized();
+  if (p.kind === "operator" || p.kind === "metrics")
+    throw new AppError(403, "FORBIDDEN", "These credentials cannot use this route");
+  return p;
+}
+
+/** Which token scope a permission needs: `<area>:read` for reads, `<area>:write` otherwise. */
+export function scopeFor(permission: Permission, method: string): string {
+  const area = permission.split(":")[0] ?? permission;
+  return `${area}:${method === "GET" || method === "HEAD" ? "read" : "write"}`;
+}
+
+/**
+ * Route guard: a member whose current role grants `permission` in their organization. Tokens also
+ * need the matching scope (`ingest` tokens never pass). A member with no organization gets 403.
+ */
+export function requirePermission(permission: Permission): MiddlewareHandler<AppEnv> {
+  return async (c, next) => {
+    const p = currentMember(c);
+    if (!p.orgId || !p.role || !roleAllows(p.role, permission))
+      throw new AppError(403, "FORBIDDEN", `Your role cannot do this (${permission})`);
+    if (p.kind !== "user") {
+      const needed = scopeFor(permission, c.req.method);
+      if (!p.scopes.includes(needed) && !p.scopes.includes("*"))
+        throw new AppError(403, "INSUFFICIENT_SCOPE", `This token lacks the "${needed}" scope`);
+    }
+    await next();
+  };
+}
+
+/** Any authenticated member (user session or token), whatever the role. */
+export function requireMember(): MiddlewareHandler<AppEnv> {
+  return async (c, next) => {
+    currentMember(c);
+    await next();
+  };
+}
