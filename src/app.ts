@@ -16,6 +16,7 @@ import { onError } from "./http/problem";
 import { coreJobs } from "./jobs/core.jobs";
 import { JobRunner } from "./jobs/runner";
 import { AppError } from "./lib/errors";
+import { AuditService } from "./modules/audit/audit.service";
 import { authenticate } from "./modules/auth/auth.middleware";
 import { SessionService } from "./modules/auth/session.service";
 import { registerDevMail } from "./modules/dev/dev.handlers";
@@ -57,7 +58,8 @@ export function createApp(platform: Platform): AppInstance {
     // A separate key from the JWT signing key, derived from the same secret by label.
     refreshKey: `${config.jwtSecret}\u0000refresh-successor`,
   });
-  const services: Services = { events, jobs, sessions };
+  const audit = new AuditService({ db: platform.db, clock: platform.clock, logger: platform.logger });
+  const services: Services = { events, jobs, sessions, audit };
 
   const app = createRouter();
   app.use(

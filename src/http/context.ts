@@ -1,5 +1,6 @@
 import type { EventBus } from "../events/bus";
 import type { JobRunner } from "../jobs/runner";
+import type { AuditService } from "../modules/audit/audit.service";
 import type { SessionService } from "../modules/auth/session.service";
 import type { Logger, Platform } from "../ports/platform";
 
@@ -7,6 +8,7 @@ export interface Services {
   events: EventBus;
   jobs: JobRunner;
   sessions: SessionService;
+  audit: AuditService;
 }
 
 import type { Role } from "../db/schema";
