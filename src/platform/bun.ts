@@ -9,7 +9,6 @@ import { openLibsql } from "../adapters/db/libsql";
 import { MemoryKvStore, MemoryPubSub, MemoryRateLimiter } from "../adapters/kv/memory";
 import { createRedis, RedisKvStore, RedisPubSub, RedisRateLimiter } from "../adapters/kv/redis";
 import { OutboxMailer } from "../adapters/mail/outbox";
-import { PromMetrics } from "../adapters/metrics/prom";
 import { Argon2Hasher } from "../adapters/passwords/argon2";
 import type { Config } from "../config/env";
 import { migrate } from "../db/migrate";
@@ -19,9 +18,8 @@ import type { BlobStore } from "../ports/blob";
 import { type Clock, systemClock } from "../ports/clock";
 import type { PasswordHasher } from "../ports/passwords";
 import type { HealthCheck, Platform } from "../ports/platform";
-import { createQueryObserver } from "../telemetry/db";
 import { createLogger } from "./logger";
-import { createTracing } from "./telemetry";
+import { createObservability } from "./observability";
 
 export interface BunPlatformOptions {
   clock?: Clock;
@@ -48,21 +46,11 @@ export async function createBunPlatform(config: Config, opts: BunPlatformOptions
     base: { service: config.OTEL_SERVICE_NAME, instance: instanceId },
     destination: opts.logDestination,
   });
-  const metrics = new PromMetrics();
-  const tracing = createTracing({
-    serviceName: config.OTEL_SERVICE_NAME,
-    version: config.version,
+  const { metrics, tracing, observe } = createObservability(config, {
     instanceId,
-    environment: config.NODE_ENV,
-    otlpEndpoint: config.OTEL_EXPORTER_OTLP_ENDPOINT,
-    exporter: opts.spanExporter,
-  });
-  const observe = createQueryObserver({
-    tracer: tracing.tracer,
-    metrics,
     logger,
-    slowQueryMs: config.SLOW_QUERY_MS,
-    system: "sqlite",
+    spanExporter: opts.spanExporter,
+    dbSystem: "sqlite",
   });
 
   if (config.databaseUrl.startsWith("file:"))

@@ -9,7 +9,6 @@ import { type D1DatabaseLike, openD1 } from "../adapters/db/d1";
 import { instrumentClient } from "../adapters/db/libsql-instrument";
 import { MemoryKvStore, MemoryPubSub, MemoryRateLimiter } from "../adapters/kv/memory";
 import { OutboxMailer } from "../adapters/mail/outbox";
-import { PromMetrics } from "../adapters/metrics/prom";
 import { WasmArgon2Hasher } from "../adapters/passwords/argon2-wasm";
 import { type Config, formatReport, parseConfig } from "../config/env";
 import type { Db } from "../db/client";
@@ -19,9 +18,8 @@ import * as schema from "../db/schema";
 import { randomBase62 } from "../lib/crypto";
 import { systemClock } from "../ports/clock";
 import type { Logger, Platform } from "../ports/platform";
-import { createQueryObserver } from "../telemetry/db";
 import { REDACT_CENSOR, REDACT_PATHS } from "../telemetry/redact";
-import { createTracing } from "./telemetry";
+import { createObservability } from "./observability";
 
 /** Bindings from wrangler.toml: D1, R2, static assets, and plain-text vars and secrets. */
 export interface WorkerEnv {
@@ -131,20 +129,10 @@ async function buildPlatform(env: WorkerEnv): Promise<WorkerPlatform> {
     instance: instanceId,
   });
   if (warnings.length) logger.warn({ warnings }, "configuration warnings");
-  const metrics = new PromMetrics();
-  const tracing = createTracing({
-    serviceName: config.OTEL_SERVICE_NAME,
-    version: config.version,
+  const { metrics, tracing, observe } = createObservability(config, {
     instanceId,
-    environment: config.NODE_ENV,
-    otlpEndpoint: config.OTEL_EXPORTER_OTLP_ENDPOINT,
-  });
-  const observe = createQueryObserver({
-    tracer: tracing.tracer,
-    metrics,
     logger,
-    slowQueryMs: config.SLOW_QUERY_MS,
-    system: env.DB ? "cloudflare-d1" : "sqlite",
+    dbSystem: env.DB ? "cloudflare-d1" : "sqlite",
   });
 
   let db: Db;
