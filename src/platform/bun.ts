@@ -8,7 +8,6 @@ import { MemoryBlobStore } from "../adapters/blob/memory";
 import { openLibsql } from "../adapters/db/libsql";
 import { MemoryKvStore, MemoryPubSub, MemoryRateLimiter } from "../adapters/kv/memory";
 import { createRedis, RedisKvStore, RedisPubSub, RedisRateLimiter } from "../adapters/kv/redis";
-import { OutboxMailer } from "../adapters/mail/outbox";
 import { Argon2Hasher } from "../adapters/passwords/argon2";
 import type { Config } from "../config/env";
 import { migrate } from "../db/migrate";
@@ -19,6 +18,7 @@ import { type Clock, systemClock } from "../ports/clock";
 import type { PasswordHasher } from "../ports/passwords";
 import type { HealthCheck, Platform } from "../ports/platform";
 import { createLogger } from "./logger";
+import { createMailer } from "./mailer";
 import { createObservability } from "./observability";
 
 export interface BunPlatformOptions {
@@ -108,7 +108,7 @@ export async function createBunPlatform(config: Config, opts: BunPlatformOptions
     kv,
     rateLimiter,
     pubsub,
-    mailer: new OutboxMailer({ db, clock, logger, defaultFrom: config.MAIL_FROM }),
+    mailer: createMailer(config, { db, clock, logger }),
     passwords: opts.passwords ?? new Argon2Hasher(),
     blobs,
     clock,

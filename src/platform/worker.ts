@@ -8,7 +8,6 @@ import { R2BlobStore, type R2BucketLike } from "../adapters/blob/r2";
 import { type D1DatabaseLike, openD1 } from "../adapters/db/d1";
 import { instrumentClient } from "../adapters/db/libsql-instrument";
 import { MemoryKvStore, MemoryPubSub, MemoryRateLimiter } from "../adapters/kv/memory";
-import { OutboxMailer } from "../adapters/mail/outbox";
 import { WasmArgon2Hasher } from "../adapters/passwords/argon2-wasm";
 import { type Config, formatReport, parseConfig } from "../config/env";
 import type { Db } from "../db/client";
@@ -19,6 +18,7 @@ import { randomBase62 } from "../lib/crypto";
 import { systemClock } from "../ports/clock";
 import type { Logger, Platform } from "../ports/platform";
 import { REDACT_CENSOR, REDACT_PATHS } from "../telemetry/redact";
+import { createMailer } from "./mailer";
 import { createObservability } from "./observability";
 
 /** Bindings from wrangler.toml: D1, R2, static assets, and plain-text vars and secrets. */
@@ -162,7 +162,7 @@ async function buildPlatform(env: WorkerEnv): Promise<WorkerPlatform> {
     kv,
     rateLimiter: new MemoryRateLimiter(clock),
     pubsub,
-    mailer: new OutboxMailer({ db, clock, logger, defaultFrom: config.MAIL_FROM }),
+    mailer: createMailer(config, { db, clock, logger }),
     passwords: new WasmArgon2Hasher(),
     blobs: env.BLOBS ? new R2BlobStore(env.BLOBS) : new MemoryBlobStore(),
     clock,

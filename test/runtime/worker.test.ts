@@ -87,8 +87,9 @@ afterAll(async () => {
 
 describe("worker bundle", () => {
   test("stays small and contains no Bun/Node-only code", () => {
-    // Cloudflare's limit is 3 MiB gzip (free plan); Scalar slipping in would add ~1 MiB on its own.
-    expect(build.gzipBytes).toBeLessThan(1024 * 1024);
+    // Cloudflare's limit is 3 MiB gzip (free plan). About 0.8 MiB of today's ~1.1 MiB is zxcvbn's
+    // password dictionaries (SPEC 2.1); Scalar slipping in would add ~1 MiB more and fail this.
+    expect(build.gzipBytes).toBeLessThan(1.5 * 1024 * 1024);
     const forbidden = [
       "src/platform/bun.ts",
       "src/runtime/bun.ts",

@@ -58,12 +58,28 @@ export function rowHash(r: Omit<Row, "hash">): Promise<string> {
  * chain never forks.
  */
 export class AuditService {
+  /** Appends to one chain are queued in process, so they never race each other here. */
+  readonly #tails = new Map<string, Promise<void>>();
+
   constructor(private readonly deps: { db: Db; clock: Clock; logger: Logger }) {}
 
-  async record(entry: AuditEntry): Promise<void> {
-    const { db, clock } = this.deps;
+  record(entry: AuditEntry): Promise<void> {
     const orgId = entry.orgId ?? SYSTEM_CHAIN;
-    for (let attempt = 0; attempt < 8; attempt++) {
+    const prev = this.#tails.get(orgId) ?? Promise.resolve();
+    const next = prev.then(() => this.#append(orgId, entry));
+    const settled = next.catch(() => {});
+    this.#tails.set(orgId, settled);
+    void settled.then(() => {
+      if (this.#tails.get(orgId) === settled) this.#tails.delete(orgId);
+    });
+    return next;
+  }
+
+  /** Other instances can still collide on `seq`; the loser re-reads the tail and tries again. */
+  async #append(orgId: string, entry: AuditEntry): Promise<void> {
+    const { db, clock } = this.deps;
+    for (let attempt = 0; attempt < 20; attempt++) {
+      if (attempt > 0) await new Promise((r) => setTimeout(r, Math.random() * 5 * attempt));
       const [tail] = await db
         .select({ seq: auditLog.seq, hash: auditLog.hash })
         .from(auditLog)
@@ -94,7 +110,7 @@ export class AuditService {
         .returning({ id: auditLog.id });
       if (inserted.length) return;
     }
-    this.deps.logger.error({ action: entry.action, orgId }, "audit write lost a race eight times");
+    this.deps.logger.error({ action: entry.action, orgId }, "audit write lost the race twenty times");
     throw new Error("audit log contention");
   }
 
