@@ -31,9 +31,10 @@ export async function openLibsql(opts: {
   const raw = createClient(cfg);
   if (dialect === "libsql-file") {
     // WAL lets readers run during a write; NORMAL sync is durable at WAL checkpoints and much faster.
+    // busy_timeout first: switching to WAL needs a lock another process may briefly hold.
+    await raw.execute("PRAGMA busy_timeout = 5000");
     await raw.execute("PRAGMA journal_mode = WAL");
     await raw.execute("PRAGMA synchronous = NORMAL");
-    await raw.execute("PRAGMA busy_timeout = 5000");
   }
   if (dialect !== "libsql-remote") await raw.execute("PRAGMA foreign_keys = ON");
   const client = opts.observe ? instrumentClient(raw, opts.observe) : raw;
