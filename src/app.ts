@@ -16,13 +16,18 @@ import { onError } from "./http/problem";
 import { coreJobs } from "./jobs/core.jobs";
 import { JobRunner } from "./jobs/runner";
 import { AppError } from "./lib/errors";
+import { registerAccount } from "./modules/account/account.handlers";
+import { registerAudit } from "./modules/audit/audit.handlers";
 import { AuditService } from "./modules/audit/audit.service";
+import { registerAuth } from "./modules/auth/auth.handlers";
 import { authenticate } from "./modules/auth/auth.middleware";
 import { SessionService } from "./modules/auth/session.service";
 import { registerDevMail } from "./modules/dev/dev.handlers";
 import { DOCS_CSP, registerDocs } from "./modules/docs/docs.handlers";
 import { registerJobs } from "./modules/jobs/jobs.handlers";
+import { registerOrgs } from "./modules/orgs/orgs.handlers";
 import { registerSystem } from "./modules/system/system.handlers";
+import { registerTokens } from "./modules/tokens/tokens.handlers";
 import type { Platform } from "./ports/platform";
 
 const API_CSP = "default-src 'none'; frame-ancestors 'none'";
@@ -146,6 +151,11 @@ export function createApp(platform: Platform): AppInstance {
 
   registerSystem(app);
   registerJobs(app);
+  registerAuth(app);
+  registerOrgs(app);
+  registerAccount(app);
+  registerTokens(app);
+  registerAudit(app);
   registerDocs(app);
   if (config.NODE_ENV === "development") registerDevMail(app);
 

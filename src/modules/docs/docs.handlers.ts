@@ -56,6 +56,12 @@ export function registerDocs(app: Router): void {
         tags: [
           { name: "Health", description: "Liveness, readiness and detailed health" },
           { name: "Operations", description: "Metrics for monitoring" },
+          { name: "Auth", description: "Registration, login, refresh-token rotation, sessions" },
+          { name: "Account", description: "Email verification, password reset and change" },
+          { name: "Organizations", description: "Organizations and their members (role-based access)" },
+          { name: "Invitations", description: "Invite people to an organization" },
+          { name: "Tokens", description: "Personal access tokens and desktop agent tokens" },
+          { name: "Audit", description: "Tamper-evident audit log (admins)" },
           { name: "Jobs", description: "Scheduled jobs (operator only)" },
           { name: "Documentation", description: "This document and its interactive reference" },
         ],

@@ -1,0 +1,90 @@
+import type { Context, MiddlewareHandler } from "hono";
+import type { AppEnv } from "../../http/context";
+import { rateLimit } from "../../http/middleware/rate-limit";
+import type { Router } from "../../http/openapi";
+import { AppError } from "../../lib/errors";
+import { auditContext } from "../audit/audit.service";
+import { currentMember } from "../auth/auth.middleware";
+import {
+  changePasswordRoute,
+  forgotPasswordRoute,
+  resendVerificationRoute,
+  resetPasswordRoute,
+  verifyEmailRoute,
+} from "./account.routes";
+import {
+  type AccountDeps,
+  changePassword,
+  type RequestMeta,
+  requestPasswordReset,
+  resendVerification,
+  resetPassword,
+  verifyEmail,
+} from "./account.service";
+
+function deps(c: Context<AppEnv>): AccountDeps {
+  const { db, clock, mailer, config, passwords, rateLimiter } = c.get("platform");
+  const { sessions, audit } = c.get("services");
+  return { db, clock, mailer, config, passwords, rateLimiter, sessions, audit, defer: c.get("defer") };
+}
+
+function meta(c: Context<AppEnv>): RequestMeta {
+  const { ip, userAgent, requestId } = auditContext(c);
+  return { ip, userAgent, requestId };
+}
+
+/** These routes act on the account itself: a user session only, never an API or agent token. */
+function userSession(c: Context<AppEnv>) {
+  const p = currentMember(c);
+  if (p.kind !== "user") throw new AppError(403, "FORBIDDEN", "Sign in with your password to do this");
+  return p;
+}
+
+/** Checked before body validation, so an anonymous caller learns nothing about the body rules. */
+const requireUserSession = (): MiddlewareHandler<AppEnv> => async (c, next) => {
+  userSession(c);
+  await next();
+};
+
+/** Email verification, password reset and password change (spec 2.2, 2.3). */
+export function registerAccount(app: Router): void {
+  app.use(resendVerificationRoute.getRoutingPath(), requireUserSession());
+  app.use(changePasswordRoute.getRoutingPath(), requireUserSession());
+
+  app.openapi(verifyEmailRoute, async (c) => {
+    await verifyEmail(deps(c), c.req.valid("json").token, meta(c));
+    return c.json({ verified: true as const }, 200);
+  });
+
+  app.openapi(resendVerificationRoute, async (c) => {
+    await resendVerification(deps(c), userSession(c).userId);
+    return c.json({ accepted: true as const }, 202);
+  });
+
+  // Spec 2.5: forgot-password 5 per hour per IP.
+  app.use(
+    forgotPasswordRoute.getRoutingPath(),
+    rateLimit({ name: "password-forgot", window: 3_600_000, max: 5, key: (c) => `ip:${c.get("clientIp")}` }),
+  );
+  app.openapi(forgotPasswordRoute, async (c) => {
+    // Everything happens after the response: status, body and timing are the same for every address.
+    c.get("defer")(requestPasswordReset(deps(c), c.req.valid("json").email, meta(c)));
+    return c.json({ accepted: true as const }, 202);
+  });
+
+  app.openapi(resetPasswordRoute, async (c) => {
+    await resetPassword(deps(c), c.req.valid("json"), meta(c));
+    return c.json({ passwordReset: true as const }, 200);
+  });
+
+  app.openapi(changePasswordRoute, async (c) => {
+    const p = userSession(c);
+    const { currentPassword, newPassword } = c.req.valid("json");
+    const r = await changePassword(
+      deps(c),
+      { userId: p.userId, sessionId: p.sessionId, currentPassword, newPassword },
+      meta(c),
+    );
+    return c.json({ passwordChanged: true as const, ...r }, 200);
+  });
+}

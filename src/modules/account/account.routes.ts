@@ -1,0 +1,145 @@
+import { createRoute, z } from "@hono/zod-openapi";
+import { apiProblemResponses, bearerSecurity, jsonContent, publicSecurity } from "../../http/openapi";
+
+const tags = ["Account"];
+
+// biome-ignore lint/suspicious/noControlCharactersInRegex: refusing control characters is the point
+const CONTROL = /[\u0000-\u001f\u007f]/;
+const noControl = (s: string) => !CONTROL.test(s);
+
+/** One-time tokens from emails. Any malformed, unknown, expired or used token gets the same 400. */
+const Token = z
+  .string()
+  .trim()
+  .min(1)
+  .max(512)
+  .refine(noControl, "Control characters are not allowed")
+  .openapi({
+    description: "The token from the emailed link",
+    example: "q3Xv0yqUoJ9v4o2m6qN0Xc1m8kL5bZrT7hW2aF4sD9e",
+  });
+
+/** Passwords are never trimmed: every character counts. Length and strength are the policy's job (422). */
+const Password = z
+  .string()
+  .min(1)
+  .max(1024)
+  .refine(noControl, "Control characters are not allowed")
+  .openapi({ format: "password", example: "correct horse battery staple" });
+
+const Email = z
+  .string()
+  .trim()
+  .toLowerCase()
+  .max(254)
+  .pipe(z.email())
+  .openapi({ format: "email", example: "ada@example.com" });
+
+const body = <T extends z.ZodType>(schema: T, example: unknown) => ({
+  required: true,
+  content: { "application/json": { schema, example } },
+});
+
+const Accepted = z.object({ accepted: z.literal(true) }).openapi("Accepted");
+
+export const verifyEmailRoute = createRoute({
+  operationId: "verifyEmail",
+  method: "post",
+  path: "/api/v1/auth/email/verify",
+  tags,
+  summary: "Confirm an email address",
+  description:
+    "Uses the token from the verification email (valid 48 h, once). Unknown, expired and used tokens all answer 400 `INVALID_TOKEN`.",
+  security: publicSecurity,
+  request: {
+    body: body(z.strictObject({ token: Token }).openapi("VerifyEmailRequest"), {
+      token: "q3Xv0yqUoJ9v4o2m6qN0Xc1m8kL5bZrT7hW2aF4sD9e",
+    }),
+  },
+  responses: {
+    200: jsonContent(z.object({ verified: z.literal(true) }).openapi("EmailVerified"), "Verified"),
+    ...apiProblemResponses(415, 422),
+  },
+});
+
+export const resendVerificationRoute = createRoute({
+  operationId: "resendVerificationEmail",
+  method: "post",
+  path: "/api/v1/auth/email/resend",
+  tags,
+  summary: "Send the verification email again",
+  description:
+    "For the signed-in user (access token). At most 1 per 60 s and 5 per hour; 409 `ALREADY_VERIFIED` when there is nothing to verify.",
+  security: bearerSecurity,
+  responses: {
+    202: jsonContent(Accepted, "A new verification email is on its way"),
+    ...apiProblemResponses(401, 403, 409, 429),
+  },
+});
+
+export const forgotPasswordRoute = createRoute({
+  operationId: "forgotPassword",
+  method: "post",
+  path: "/api/v1/auth/password/forgot",
+  tags,
+  summary: "Ask for a password reset email",
+  description:
+    "Always 202 with the same body, whether or not the address has an account; when it has, a reset link (valid 1 h, once; older links stop working) is emailed.",
+  security: publicSecurity,
+  request: {
+    body: body(z.strictObject({ email: Email }).openapi("ForgotPasswordRequest"), {
+      email: "ada@example.com",
+    }),
+  },
+  responses: {
+    202: jsonContent(Accepted, "Accepted; an email is sent if the account exists"),
+    ...apiProblemResponses(415, 422, 429),
+  },
+});
+
+export const resetPasswordRoute = createRoute({
+  operationId: "resetPassword",
+  method: "post",
+  path: "/api/v1/auth/password/reset",
+  tags,
+  summary: "Set a new password with a reset token",
+  description:
+    "Sets the password, signs out every session (all refresh tokens die) and emails a confirmation. The token works once; 400 `INVALID_TOKEN` otherwise, 422 `PASSWORD_REJECTED` naming `password` when the policy refuses it.",
+  security: publicSecurity,
+  request: {
+    body: body(z.strictObject({ token: Token, password: Password }).openapi("ResetPasswordRequest"), {
+      token: "q3Xv0yqUoJ9v4o2m6qN0Xc1m8kL5bZrT7hW2aF4sD9e",
+      password: "correct horse battery staple",
+    }),
+  },
+  responses: {
+    200: jsonContent(z.object({ passwordReset: z.literal(true) }).openapi("PasswordReset"), "Password set"),
+    ...apiProblemResponses(415, 422),
+  },
+});
+
+export const changePasswordRoute = createRoute({
+  operationId: "changePassword",
+  method: "post",
+  path: "/api/v1/auth/password/change",
+  tags,
+  summary: "Change the password",
+  description:
+    "For the signed-in user (access token, not API tokens). Requires the current password (403 `INVALID_CURRENT_PASSWORD`); signs out every other session and emails a notice.",
+  security: bearerSecurity,
+  request: {
+    body: body(
+      z.strictObject({ currentPassword: Password, newPassword: Password }).openapi("ChangePasswordRequest"),
+      { currentPassword: "old passphrase here", newPassword: "correct horse battery staple" },
+    ),
+  },
+  responses: {
+    200: jsonContent(
+      z
+        .object({ passwordChanged: z.literal(true), otherSessionsRevoked: z.number().int().min(0) })
+        .openapi("PasswordChanged"),
+      "Password changed",
+    ),
+    ...apiProblemResponses(401, 403, 415, 422, 429),
+  },
+});

@@ -1,0 +1,207 @@
+import type { MailMessage } from "../../ports/mail";
+
+/**
+ * Transactional mail templates. Every message has a plain-text and an HTML part; user-supplied
+ * values (names, organization names) are HTML-escaped in the HTML part and kept to one line in
+ * subjects. Links are built from `publicUrl` only, never from request headers (a forged Host header
+ * must not be able to redirect a reset link to an attacker's site).
+ */
+export interface MailContext {
+  /** Base URL of the product (config.publicUrl), without a trailing slash. */
+  publicUrl: string;
+}
+
+export const PRODUCT = "TeamTrack";
+
+const HTML_ESCAPES: Record<string, string> = {
+  "&": "&amp;",
+  "<": "&lt;",
+  ">": "&gt;",
+  '"': "&quot;",
+  "'": "&#39;",
+};
+
+export function escapeHtml(value: string): string {
+  return value.replace(/[&<>"']/g, (ch) => HTML_ESCAPES[ch] ?? ch);
+}
+
+/** Control characters (CR/LF included) become spaces: subjects and single-line values stay one line. */
+function oneLine(value: string, max = 120): string {
+  // biome-ignore lint/suspicious/noControlCharactersInRegex: stripping them is the point
+  const flat = value.replace(/[\u0000-\u001f\u007f-\u009f]+/g, " ").trim();
+  return flat.length > max ? `${flat.slice(0, max - 1)}…` : flat;
+}
+
+/** `${publicUrl}${path}?k=v`, with the values URL-encoded. */
+export function appLink(ctx: MailContext, path: string, params: Record<string, string> = {}): string {
+  const url = new URL(path, `${ctx.publicUrl.replace(/\/$/, "")}/`);
+  for (const [k, v] of Object.entries(params)) url.searchParams.set(k, v);
+  return url.toString();
+}
+
+interface Content {
+  template: string;
+  to: string;
+  subject: string;
+  greetingName: string;
+  /** Paragraphs of plain text; escaped for the HTML part. */
+  paragraphs: string[];
+  action?: { label: string; url: string };
+  /** Small print after the action (why you got this, what to do if it was not you). */
+  notes?: string[];
+}
+
+function compose(c: Content): MailMessage {
+  const name = oneLine(c.greetingName, 80);
+  const greeting = name ? `Hi ${name},` : "Hi,";
+  const notes = c.notes ?? [];
+  const text = [
+    greeting,
+    ...c.paragraphs,
+    ...(c.action ? [`${c.action.label}: ${c.action.url}`] : []),
+    ...notes,
+    `— ${PRODUCT}`,
+  ].join("\n\n");
+
+  const p = (s: string) => `<p style="margin:0 0 16px">${escapeHtml(s)}</p>`;
+  const action = c.action
+    ? `<p style="margin:24px 0"><a href="${escapeHtml(c.action.url)}" style="background:#2563eb;color:#fff;padding:10px 18px;border-radius:6px;text-decoration:none;display:inline-block">${escapeHtml(c.action.label)}</a></p>` +
+      `<p style="margin:0 0 16px;font-size:13px;color:#555">Or paste this link into your browser:<br><span style="word-break:break-all">${escapeHtml(c.action.url)}</span></p>`
+    : "";
+  const small = notes
+    .map((n) => `<p style="margin:0 0 8px;font-size:13px;color:#555">${escapeHtml(n)}</p>`)
+    .join("");
+  const html =
+    `<!doctype html><html lang="en"><head><meta charset="utf-8"><title>${escapeHtml(oneLine(c.subject))}</title></head>` +
+    `<body style="margin:0;padding:24px;background:#f6f7f9;font-family:-apple-system,Segoe UI,Roboto,Helvetica,Arial,sans-serif;color:#111;line-height:1.5">` +
+    `<div style="max-width:560px;margin:0 auto;background:#fff;border-radius:8px;padding:32px">` +
+    p(greeting) +
+    c.paragraphs.map(p).join("") +
+    action +
+    small +
+    `<p style="margin:24px 0 0;color:#555">— ${PRODUCT}</p></div></body></html>`;
+
+  return { to: c.to, subject: oneLine(c.subject, 200), text, html, template: c.template };
+}
+
+const NOT_YOU = "If you did not ask for this, you can ignore this email.";
+
+export function renderVerification(
+  ctx: MailContext,
+  v: { to: string; name: string; token: string; expiresInHours: number },
+): MailMessage {
+  return compose({
+    template: "verification",
+    to: v.to,
+    subject: `Confirm your email address for ${PRODUCT}`,
+    greetingName: v.name,
+    paragraphs: [`Please confirm that ${v.to} is your email address.`],
+    action: { label: "Confirm email address", url: appLink(ctx, "/verify-email", { token: v.token }) },
+    notes: [`This link works once and expires in ${v.expiresInHours} hours.`, NOT_YOU],
+  });
+}
+
+export function renderPasswordReset(
+  ctx: MailContext,
+  v: { to: string; name: string; token: string; expiresInMinutes: number },
+): MailMessage {
+  return compose({
+    template: "password_reset",
+    to: v.to,
+    subject: `Reset your ${PRODUCT} password`,
+    greetingName: v.name,
+    paragraphs: ["Someone asked to reset the password of your account. Choose a new password here:"],
+    action: { label: "Reset password", url: appLink(ctx, "/reset-password", { token: v.token }) },
+    notes: [
+      `This link works once and expires in ${v.expiresInMinutes} minutes. Asking again makes older links stop working.`,
+      `${NOT_YOU} Your password stays as it is.`,
+    ],
+  });
+}
+
+function securityNotes(ctx: MailContext): string[] {
+  return [
+    `If this was not you, reset your password now at ${appLink(ctx, "/forgot-password")} and tell your administrator.`,
+  ];
+}
+
+export function renderPasswordResetConfirmation(
+  ctx: MailContext,
+  v: { to: string; name: string; at: Date },
+): MailMessage {
+  return compose({
+    template: "password_reset_confirmation",
+    to: v.to,
+    subject: `Your ${PRODUCT} password was reset`,
+    greetingName: v.name,
+    paragraphs: [
+      `The password of your account was reset on ${v.at.toISOString()}.`,
+      "Every device that was signed in has been signed out.",
+    ],
+    notes: securityNotes(ctx),
+  });
+}
+
+export function renderPasswordChanged(
+  ctx: MailContext,
+  v: { to: string; name: string; at: Date },
+): MailMessage {
+  return compose({
+    template: "password_changed",
+    to: v.to,
+    subject: `Your ${PRODUCT} password was changed`,
+    greetingName: v.name,
+    paragraphs: [
+      `The password of your account was changed on ${v.at.toISOString()}.`,
+      "Your other devices have been signed out.",
+    ],
+    notes: securityNotes(ctx),
+  });
+}
+
+/** Sent instead of a second account when someone registers with an address that already has one. */
+export function renderExistingAccountNotice(ctx: MailContext, v: { to: string; name: string }): MailMessage {
+  return compose({
+    template: "existing_account",
+    to: v.to,
+    subject: `Sign-up attempt with your ${PRODUCT} email address`,
+    greetingName: v.name,
+    paragraphs: [
+      `Someone tried to create a new ${PRODUCT} account with ${v.to}, but you already have an account with this address, so no new account was created.`,
+      "If it was you, sign in instead. If you forgot your password, you can reset it:",
+    ],
+    action: { label: "Reset password", url: appLink(ctx, "/forgot-password") },
+    notes: ["If it was not you, you can ignore this email: nothing changed on your account."],
+  });
+}
+
+export function renderInvitation(
+  ctx: MailContext,
+  v: {
+    to: string;
+    orgName: string;
+    inviterName: string | null;
+    role: string;
+    token: string;
+    expiresAt: Date;
+  },
+): MailMessage {
+  const org = oneLine(v.orgName, 80);
+  const inviter = v.inviterName ? oneLine(v.inviterName, 80) : null;
+  return compose({
+    template: "invitation",
+    to: v.to,
+    subject: inviter
+      ? `${inviter} invited you to ${org} on ${PRODUCT}`
+      : `You are invited to ${org} on ${PRODUCT}`,
+    greetingName: "",
+    paragraphs: [
+      `${inviter ?? "An administrator"} invited you to join ${org} on ${PRODUCT} as ${oneLine(v.role, 20)}.`,
+    ],
+    action: { label: "Accept invitation", url: appLink(ctx, "/accept-invitation", { token: v.token }) },
+    notes: [
+      `The invitation expires on ${v.expiresAt.toISOString()} and works once.`,
+      "If you did not expect it, you can ignore this email.",
+    ],
+  });
+}
