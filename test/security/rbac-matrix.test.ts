@@ -200,6 +200,13 @@ const SCENARIOS: Scenario[] = [
   },
   { route: "POST /api/v1/auth/sessions/revoke-others", expect: signedIn(200) },
   { route: "GET /api/v1/me", expect: signedIn(200) },
+  { route: "GET /api/v1/me/organizations", expect: signedIn(200) },
+  {
+    route: "POST /api/v1/auth/sessions/current/organization",
+    // Each caller re-selects the organization they belong to; another organization is 404 (test/auth).
+    expect: signedIn(200),
+    prepare: async (x) => ({ body: { organizationId: (x.me ?? x.fx.admin).orgId } }),
+  },
 
   // Organizations, members, invitations (C)
   {
@@ -311,6 +318,13 @@ const SCENARIOS: Scenario[] = [
     route: "POST /api/v1/auth/password/change",
     expect: signedIn(200),
     prepare: async (x) => ({ body: { currentPassword: x.subject.password, newPassword: PASSWORD } }),
+  },
+  {
+    route: "POST /api/v1/auth/email/change",
+    expect: signedIn(202),
+    prepare: async (x) => ({
+      body: { password: x.subject.password, newEmail: `moved-${crypto.randomUUID()}@example.com` },
+    }),
   },
 
   // Personal access tokens and agents (D)

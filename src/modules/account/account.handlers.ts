@@ -6,6 +6,7 @@ import { AppError } from "../../lib/errors";
 import { auditContext } from "../audit/audit.service";
 import { currentMember } from "../auth/auth.middleware";
 import {
+  changeEmailRoute,
   changePasswordRoute,
   forgotPasswordRoute,
   resendVerificationRoute,
@@ -21,6 +22,7 @@ import {
   resetPassword,
   verifyEmail,
 } from "./account.service";
+import { confirmEmailChange, isEmailChangeToken, requestEmailChange } from "./email-change.service";
 
 function deps(c: Context<AppEnv>): AccountDeps {
   const { db, clock, mailer, config, passwords, rateLimiter } = c.get("platform");
@@ -46,13 +48,17 @@ const requireUserSession = (): MiddlewareHandler<AppEnv> => async (c, next) => {
   await next();
 };
 
-/** Email verification, password reset and password change (spec 2.2, 2.3). */
+/** Email verification, email change, password reset and password change (spec 2.2, 2.3). */
 export function registerAccount(app: Router): void {
   app.use(resendVerificationRoute.getRoutingPath(), requireUserSession());
   app.use(changePasswordRoute.getRoutingPath(), requireUserSession());
+  app.use(changeEmailRoute.getRoutingPath(), requireUserSession());
 
   app.openapi(verifyEmailRoute, async (c) => {
-    await verifyEmail(deps(c), c.req.valid("json").token, meta(c));
+    const { token } = c.req.valid("json");
+    // Email-change links (spec 2.2) move the account to the address they were sent to.
+    if (isEmailChangeToken(token)) await confirmEmailChange(deps(c), token, meta(c));
+    else await verifyEmail(deps(c), token, meta(c));
     return c.json({ verified: true as const }, 200);
   });
 
@@ -86,5 +92,12 @@ export function registerAccount(app: Router): void {
       meta(c),
     );
     return c.json({ passwordChanged: true as const, ...r }, 200);
+  });
+
+  app.openapi(changeEmailRoute, async (c) => {
+    const p = userSession(c);
+    const { password, newEmail } = c.req.valid("json");
+    await requestEmailChange(deps(c), { userId: p.userId, password, newEmail }, meta(c));
+    return c.json({ accepted: true as const }, 202);
   });
 }

@@ -1,4 +1,5 @@
-import { and, eq, exists, gt, isNull, ne, sql } from "drizzle-orm";
+import { and, eq, exists, gt, isNull, ne, not, sql } from "drizzle-orm";
+import { alias } from "drizzle-orm/sqlite-core";
 import type { Db } from "../../db/client";
 import { memberships, users, verificationTokens } from "../../db/schema";
 import { newId } from "../../lib/ids";
@@ -181,6 +182,115 @@ export async function retireTokens(
     .where(
       and(eq(vt.userId, userId), eq(vt.purpose, purpose), isNull(vt.usedAt), ne(vt.tokenHash, exceptHash)),
     );
+}
+
+/**
+ * Stores an email-change token (sent to the new address) and expires the user's earlier pending
+ * changes in the same batch: a mistyped address's link stops working once the user asks again.
+ * Plain verification links for the current address are left alone.
+ */
+export async function insertEmailChangeToken(
+  db: Db,
+  t: { userId: string; currentEmail: string; newEmail: string; tokenHash: string; now: Date; ttlMs: number },
+): Promise<void> {
+  await db.batch([
+    db
+      .update(vt)
+      .set({ expiresAt: t.now })
+      .where(
+        and(
+          eq(vt.userId, t.userId),
+          eq(vt.purpose, "email_verify"),
+          ne(vt.email, t.currentEmail),
+          isNull(vt.usedAt),
+          gt(vt.expiresAt, t.now),
+        ),
+      ),
+    db.insert(vt).values({
+      id: newId("verification", t.now),
+      userId: t.userId,
+      purpose: "email_verify",
+      tokenHash: t.tokenHash,
+      email: t.newEmail,
+      createdAt: t.now,
+      expiresAt: new Date(t.now.getTime() + t.ttlMs),
+    }),
+  ]);
+}
+
+/** A still-usable email-change token: its user, the user's address now, and the new address. */
+export async function findEmailChange(
+  db: Db,
+  tokenHash: string,
+  now: Date,
+): Promise<{ userId: string; name: string; oldEmail: string; newEmail: string } | null> {
+  const [row] = await db
+    .select({ userId: users.id, name: users.name, oldEmail: users.email, newEmail: vt.email })
+    .from(vt)
+    .innerJoin(users, eq(users.id, vt.userId))
+    .where(
+      and(
+        eq(vt.tokenHash, tokenHash),
+        eq(vt.purpose, "email_verify"),
+        ne(vt.email, users.email),
+        isNull(vt.usedAt),
+        gt(vt.expiresAt, now),
+      ),
+    )
+    .limit(1);
+  return row ?? null;
+}
+
+/**
+ * Moves the user to the token's address (verified now) and uses the token up, in one atomic batch.
+ * The user row changes only while the token is usable, the user still has `oldEmail` and no other
+ * account holds the new address; the claim's row count plus a re-read say whether this call won.
+ */
+export async function consumeEmailChangeToken(
+  db: Db,
+  tokenHash: string,
+  change: { userId: string; oldEmail: string; newEmail: string },
+  now: Date,
+): Promise<boolean> {
+  const other = alias(users, "other");
+  const taken = exists(db.select({ one: sql`1` }).from(other).where(eq(other.email, change.newEmail)));
+  let claimed: { userId: string; email: string }[];
+  try {
+    [, claimed] = await db.batch([
+      db
+        .update(users)
+        .set({ email: change.newEmail, emailVerifiedAt: now, updatedAt: now })
+        .where(
+          and(
+            eq(users.id, change.userId),
+            eq(users.email, change.oldEmail),
+            not(taken),
+            exists(
+              db
+                .select({ one: sql`1` })
+                .from(vt)
+                .where(
+                  and(
+                    eq(vt.tokenHash, tokenHash),
+                    eq(vt.purpose, "email_verify"),
+                    eq(vt.userId, change.userId),
+                    eq(vt.email, change.newEmail),
+                    isNull(vt.usedAt),
+                    gt(vt.expiresAt, now),
+                  ),
+                ),
+            ),
+          ),
+        ),
+      claim(db, tokenHash, "email_verify", now),
+    ]);
+  } catch {
+    return false; // the unique index on users.email refused a racing sign-up: the batch rolled back
+  }
+  const row = claimed[0];
+  if (!row || row.userId !== change.userId) return false;
+  const user = await findUserById(db, change.userId);
+  return user?.email === change.newEmail;
 }
 
 export async function setPassword(db: Db, userId: string, passwordHash: string, now: Date): Promise<void> {

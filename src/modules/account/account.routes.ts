@@ -49,7 +49,7 @@ export const verifyEmailRoute = createRoute({
   tags,
   summary: "Confirm an email address",
   description:
-    "Uses the token from the verification email (valid 48 h, once). Unknown, expired and used tokens all answer 400 `INVALID_TOKEN`.",
+    "Uses the token from the verification email (valid 48 h, once). A token from an email-change mail moves the account to the new address (verified) and notifies the old one, if no other account has taken that address meanwhile. Unknown, expired and used tokens all answer 400 `INVALID_TOKEN`.",
   security: publicSecurity,
   request: {
     body: body(z.strictObject({ token: Token }).openapi("VerifyEmailRequest"), {
@@ -140,6 +140,27 @@ export const changePasswordRoute = createRoute({
         .openapi("PasswordChanged"),
       "Password changed",
     ),
+    ...apiProblemResponses(401, 403, 415, 422, 429),
+  },
+});
+
+export const changeEmailRoute = createRoute({
+  operationId: "changeEmail",
+  method: "post",
+  path: "/api/v1/auth/email/change",
+  tags,
+  summary: "Change the email address",
+  description:
+    "For the signed-in user (access token, not API tokens). Requires the password (403 `INVALID_CURRENT_PASSWORD`; 429 after 10 attempts in 15 min). Always 202 when the password is right: a confirmation link (valid 48 h, once; asking again makes older change links stop working) is mailed to the new address and a notice to the current one. The address changes only when the link is used with `POST /api/v1/auth/email/verify`. A new address that already has an account gets no link, and the answer is the same. 422 naming `newEmail` when it is the current address.",
+  security: bearerSecurity,
+  request: {
+    body: body(z.strictObject({ password: Password, newEmail: Email }).openapi("ChangeEmailRequest"), {
+      password: "correct horse battery staple",
+      newEmail: "ada.lovelace@example.com",
+    }),
+  },
+  responses: {
+    202: jsonContent(Accepted, "Accepted; a confirmation link is on its way to the new address"),
     ...apiProblemResponses(401, 403, 415, 422, 429),
   },
 });

@@ -60,7 +60,7 @@ async function newToken(): Promise<{ token: string; hash: string }> {
 }
 
 /** Auth events are written to the audit chain of every organization the user belongs to. */
-async function auditUser(
+export async function auditUser(
   deps: Pick<AccountDeps, "db" | "audit">,
   userId: string,
   entry: Omit<AuditEntry, "orgId" | "targetType" | "targetId">,
@@ -234,6 +234,16 @@ export async function resetPassword(
   );
 }
 
+/** 429 with Retry-After once a user's current-password attempts are used up (password or email change). */
+export async function throttleAttempts(deps: Pick<AccountDeps, "rateLimiter" | "clock">, key: string) {
+  const attempts = await deps.rateLimiter.consume(key, CHANGE_ATTEMPTS);
+  if (attempts.allowed) return;
+  const seconds = Math.max(1, Math.ceil((attempts.resetAt.getTime() - deps.clock.now().getTime()) / 1000));
+  throw new AppError(429, "RATE_LIMITED", `Too many attempts; retry in ${seconds} s`, {
+    headers: { "Retry-After": String(seconds) },
+  });
+}
+
 /** Password change by a signed-in user: current password required; other sessions are revoked. */
 export async function changePassword(
   deps: AccountDeps,
@@ -242,13 +252,7 @@ export async function changePassword(
 ): Promise<{ otherSessionsRevoked: number }> {
   const user = await repo.findUserById(deps.db, input.userId);
   if (!user) throw new AppError(401, "UNAUTHORIZED", "Missing or invalid credentials");
-  const attempts = await deps.rateLimiter.consume(`password-change:${user.id}`, CHANGE_ATTEMPTS);
-  if (!attempts.allowed) {
-    const seconds = Math.max(1, Math.ceil((attempts.resetAt.getTime() - deps.clock.now().getTime()) / 1000));
-    throw new AppError(429, "RATE_LIMITED", `Too many attempts; retry in ${seconds} s`, {
-      headers: { "Retry-After": String(seconds) },
-    });
-  }
+  await throttleAttempts(deps, `password-change:${user.id}`);
   const check = await deps.passwords.verify(user.passwordHash, input.currentPassword);
   if (!check.ok) {
     await auditUser(deps, user.id, {

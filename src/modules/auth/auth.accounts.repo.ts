@@ -120,3 +120,21 @@ export async function sessionOrg(db: Db, sessionId: string): Promise<string | nu
     .limit(1);
   return row?.orgId ?? null;
 }
+
+/** Every organization the user belongs to, oldest membership first. */
+export async function userOrganizations(db: Db, userId: string) {
+  return db
+    .select({ id: organizations.id, name: organizations.name, role: memberships.role })
+    .from(memberships)
+    .innerJoin(organizations, eq(organizations.id, memberships.orgId))
+    .where(eq(memberships.userId, userId))
+    .orderBy(asc(memberships.createdAt));
+}
+
+/** Points a live session at another organization. */
+export async function setSessionOrg(db: Db, sessionId: string, orgId: string): Promise<void> {
+  await db
+    .update(sessions)
+    .set({ orgId })
+    .where(and(eq(sessions.id, sessionId), isNull(sessions.revokedAt)));
+}

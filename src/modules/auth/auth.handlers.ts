@@ -10,10 +10,12 @@ import {
   loginRoute,
   logoutRoute,
   meRoute,
+  myOrganizationsRoute,
   refreshRoute,
   registerRoute,
   revokeOtherSessionsRoute,
   revokeSessionRoute,
+  switchOrganizationRoute,
 } from "./auth.routes";
 import * as auth from "./auth.service";
 import * as sessions from "./auth.sessions.service";
@@ -141,6 +143,16 @@ export function registerAuth(app: Router): void {
   app.openapi(revokeOtherSessionsRoute, async (c) => {
     const revoked = await sessions.revokeOtherSessions(deps(c), sessionCaller(c), meta(c));
     return c.json({ revoked }, 200);
+  });
+
+  app.openapi(myOrganizationsRoute, async (c) => {
+    const p = currentMember(c);
+    return c.json({ data: await sessions.listOrganizations(deps(c), p.userId) }, 200);
+  });
+
+  app.openapi(switchOrganizationRoute, async (c) => {
+    const { organizationId } = c.req.valid("json");
+    return c.json(await sessions.switchOrganization(deps(c), sessionCaller(c), organizationId, meta(c)), 200);
   });
 
   app.openapi(meRoute, async (c) => {

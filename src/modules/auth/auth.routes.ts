@@ -277,3 +277,62 @@ export const meRoute = createRoute({
     ...apiProblemResponses(401, 403, 429),
   },
 });
+
+const OrgWithRole = z
+  .object({
+    id: z.string().openapi({ example: "org_01jd0s4r9q8m6w2v3x4y5z6a7b" }),
+    name: z.string(),
+    role: z.enum(ROLES),
+  })
+  .openapi("OrganizationWithRole");
+
+export const myOrganizationsRoute = createRoute({
+  operationId: "listMyOrganizations",
+  method: "get",
+  path: "/api/v1/me/organizations",
+  tags,
+  summary: "Organizations I belong to",
+  description: "Every organization the signed-in user is a member of, with their role there.",
+  security: bearerSecurity,
+  responses: {
+    200: jsonContent(z.object({ data: z.array(OrgWithRole) }).openapi("MyOrganizations"), "Memberships"),
+    ...apiProblemResponses(401, 403, 429),
+  },
+});
+
+export const switchOrganizationRoute = createRoute({
+  operationId: "switchOrganization",
+  method: "post",
+  path: "/api/v1/auth/sessions/current/organization",
+  tags,
+  summary: "Act in another organization",
+  description:
+    "Points the current session at another organization the user belongs to and returns a new access token for it. The refresh token stays valid. Not a member: 404.",
+  security: bearerSecurity,
+  request: {
+    body: {
+      required: true,
+      content: {
+        "application/json": {
+          schema: z
+            .strictObject({ organizationId: z.string().trim().min(1).max(64) })
+            .openapi("SwitchOrganizationRequest"),
+        },
+      },
+    },
+  },
+  responses: {
+    200: jsonContent(
+      z
+        .object({
+          accessToken: z.string(),
+          expiresIn: z.number().int(),
+          tokenType: z.literal("Bearer"),
+          organization: OrgWithRole,
+        })
+        .openapi("OrganizationSwitched"),
+      "The session now acts in that organization",
+    ),
+    ...apiProblemResponses(401, 403, 404, 415, 422, 429),
+  },
+});

@@ -1,5 +1,7 @@
 import { AppError } from "../../lib/errors";
+import { setSessionOrg, userOrganizations } from "./auth.accounts.repo";
 import { type AuthDeps, audit, type RequestMeta } from "./auth.service";
+import { ACCESS_TTL_SECONDS } from "./auth.tokens";
 
 /** Session management for the signed-in user: logout, list, revoke one, revoke the others. */
 
@@ -73,4 +75,35 @@ export async function revokeOtherSessions(
     metadata: { revoked },
   });
   return revoked;
+}
+
+export async function listOrganizations(deps: AuthDeps, userId: string) {
+  return userOrganizations(deps.db, userId);
+}
+
+/**
+ * Moves the current session to another organization the user belongs to and returns a fresh access
+ * token for it; the refresh token keeps working (refresh reads the session's organization). Not a
+ * member → 404, like any other organization's id.
+ */
+export async function switchOrganization(
+  deps: AuthDeps,
+  caller: SessionCaller,
+  orgId: string,
+  meta: RequestMeta,
+) {
+  const org = (await userOrganizations(deps.db, caller.userId)).find((o) => o.id === orgId);
+  if (!org) throw new AppError(404, "ORGANIZATION_NOT_FOUND", "No such organization");
+  await setSessionOrg(deps.db, caller.sessionId, orgId);
+  const accessToken = await deps.sessions.accessToken(caller.sessionId, caller.userId, orgId);
+  await audit(deps, meta, {
+    orgId,
+    actorType: "user",
+    actorId: caller.userId,
+    action: "session.organization_switched",
+    targetType: "session",
+    targetId: caller.sessionId,
+    metadata: { from: caller.orgId },
+  });
+  return { accessToken, expiresIn: ACCESS_TTL_SECONDS, tokenType: "Bearer" as const, organization: org };
 }

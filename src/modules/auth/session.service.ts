@@ -118,6 +118,11 @@ export class SessionService {
     return this.#pair(sessionId, input.userId, input.orgId, refreshToken);
   }
 
+  /** A fresh access token for an existing session (after its organization changed). */
+  accessToken(sessionId: string, userId: string, orgId: string | null): Promise<string> {
+    return signAccessToken({ sub: userId, sid: sessionId, org: orgId }, this.deps.jwt, this.deps.clock.now());
+  }
+
   /** Live sessions of a user, oldest first. */
   async list(userId: string) {
     const now = this.deps.clock.now().getTime();

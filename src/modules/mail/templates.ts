@@ -159,6 +159,65 @@ export function renderPasswordChanged(
   });
 }
 
+/** Sent to the NEW address of an email change: the link moves the account to it. */
+export function renderEmailChangeVerification(
+  ctx: MailContext,
+  v: { to: string; name: string; token: string; expiresInHours: number },
+): MailMessage {
+  return compose({
+    template: "email_change_verification",
+    to: v.to,
+    subject: `Confirm your new email address for ${PRODUCT}`,
+    greetingName: v.name,
+    paragraphs: [
+      `You asked to use ${v.to} as the email address of your ${PRODUCT} account. Confirm it to finish the change:`,
+    ],
+    action: { label: "Confirm new email address", url: appLink(ctx, "/verify-email", { token: v.token }) },
+    notes: [
+      `This link works once and expires in ${v.expiresInHours} hours. Until then, your account keeps its current address.`,
+      `${NOT_YOU} Nothing changes unless the link is used.`,
+    ],
+  });
+}
+
+/** Sent to the CURRENT address when an email change is asked for (whether or not it can go ahead). */
+export function renderEmailChangeRequested(
+  ctx: MailContext,
+  v: { to: string; name: string; newEmail: string; at: Date },
+): MailMessage {
+  return compose({
+    template: "email_change_requested",
+    to: v.to,
+    subject: `Your ${PRODUCT} email address is being changed`,
+    greetingName: v.name,
+    paragraphs: [
+      `On ${v.at.toISOString()} someone signed in to your account asked to change its email address to ${oneLine(v.newEmail, 254)}.`,
+      "The change happens only when the link sent to the new address is used; until then this address stays on the account.",
+    ],
+    notes: securityNotes(ctx),
+  });
+}
+
+/** Sent to the OLD address once an email change has been confirmed. */
+export function renderEmailChanged(
+  ctx: MailContext,
+  v: { to: string; name: string; newEmail: string; at: Date },
+): MailMessage {
+  return compose({
+    template: "email_changed",
+    to: v.to,
+    subject: `Your ${PRODUCT} email address was changed`,
+    greetingName: v.name,
+    paragraphs: [
+      `The email address of your account was changed to ${oneLine(v.newEmail, 254)} on ${v.at.toISOString()}.`,
+      "Sign-in and account emails now use the new address; this one no longer receives them.",
+    ],
+    notes: [
+      `If this was not you, someone else controls your account: tell your administrator right away. Password reset links (${appLink(ctx, "/forgot-password")}) now go to the new address.`,
+    ],
+  });
+}
+
 /** Sent instead of a second account when someone registers with an address that already has one. */
 export function renderExistingAccountNotice(ctx: MailContext, v: { to: string; name: string }): MailMessage {
   return compose({
