@@ -24,10 +24,15 @@ async function lastApplied(db: Db): Promise<number> {
   return v == null ? 0 : Number(v);
 }
 
-/** Migrations not yet applied (empty when the schema is current). Read-only apart from the bookkeeping table. */
+/**
+ * Migrations not yet applied (empty when the schema is current). Read-only, so readiness probes and
+ * `migrate --dry-run` never write: a database without the bookkeeping table has everything pending.
+ */
 export async function pendingMigrations(db: Db, migrations: Migration[]): Promise<Migration[]> {
-  await db.run(CREATE_TABLE);
-  const last = await lastApplied(db);
+  const table = await db.all(
+    sql.raw("SELECT 1 AS present FROM sqlite_master WHERE type = 'table' AND name = '__drizzle_migrations'"),
+  );
+  const last = table.length ? await lastApplied(db) : 0;
   return migrations.filter((m) => m.createdAt > last);
 }
 
@@ -38,6 +43,7 @@ export async function pendingMigrations(db: Db, migrations: Migration[]): Promis
  */
 export async function migrate(db: Db, migrations: Migration[]): Promise<{ applied: string[] }> {
   const applied: string[] = [];
+  await db.run(CREATE_TABLE);
   for (const m of await pendingMigrations(db, migrations)) {
     const statements = [
       ...m.statements.map((s) => db.run(sql.raw(s))),

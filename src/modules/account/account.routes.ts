@@ -1,45 +1,14 @@
 import { createRoute, z } from "@hono/zod-openapi";
+import { EmailField, jsonBody, OpaqueTokenField, PasswordField } from "../../http/fields";
 import { apiProblemResponses, bearerSecurity, jsonContent, publicSecurity } from "../../http/openapi";
 
 const tags = ["Account"];
 
-// biome-ignore lint/suspicious/noControlCharactersInRegex: refusing control characters is the point
-const CONTROL = /[\u0000-\u001f\u007f]/;
-const noControl = (s: string) => !CONTROL.test(s);
-
 /** One-time tokens from emails. Any malformed, unknown, expired or used token gets the same 400. */
-const Token = z
-  .string()
-  .trim()
-  .min(1)
-  .max(512)
-  .refine(noControl, "Control characters are not allowed")
-  .openapi({
-    description: "The token from the emailed link",
-    example: "q3Xv0yqUoJ9v4o2m6qN0Xc1m8kL5bZrT7hW2aF4sD9e",
-  });
-
-/** Passwords are never trimmed: every character counts. Length and strength are the policy's job (422). */
-const Password = z
-  .string()
-  .min(1)
-  .max(1024)
-  .refine(noControl, "Control characters are not allowed")
-  .openapi({ format: "password", example: "correct horse battery staple" });
-
-const Email = z
-  .string()
-  .trim()
-  .toLowerCase()
-  .max(254)
-  .pipe(z.email())
-  .openapi({ format: "email", example: "ada@example.com" });
-
-const body = <T extends z.ZodType>(schema: T, example: unknown) => ({
-  required: true,
-  content: { "application/json": { schema, example } },
+const Token = OpaqueTokenField.openapi({
+  description: "The token from the emailed link",
+  example: "q3Xv0yqUoJ9v4o2m6qN0Xc1m8kL5bZrT7hW2aF4sD9e",
 });
-
 const Accepted = z.object({ accepted: z.literal(true) }).openapi("Accepted");
 
 export const verifyEmailRoute = createRoute({
@@ -52,7 +21,7 @@ export const verifyEmailRoute = createRoute({
     "Uses the token from the verification email (valid 48 h, once). A token from an email-change mail moves the account to the new address (verified) and notifies the old one, if no other account has taken that address meanwhile. Unknown, expired and used tokens all answer 400 `INVALID_TOKEN`.",
   security: publicSecurity,
   request: {
-    body: body(z.strictObject({ token: Token }).openapi("VerifyEmailRequest"), {
+    body: jsonBody(z.strictObject({ token: Token }).openapi("VerifyEmailRequest"), {
       token: "q3Xv0yqUoJ9v4o2m6qN0Xc1m8kL5bZrT7hW2aF4sD9e",
     }),
   },
@@ -87,7 +56,7 @@ export const forgotPasswordRoute = createRoute({
     "Always 202 with the same body, whether or not the address has an account; when it has, a reset link (valid 1 h, once; older links stop working) is emailed.",
   security: publicSecurity,
   request: {
-    body: body(z.strictObject({ email: Email }).openapi("ForgotPasswordRequest"), {
+    body: jsonBody(z.strictObject({ email: EmailField }).openapi("ForgotPasswordRequest"), {
       email: "ada@example.com",
     }),
   },
@@ -107,13 +76,19 @@ export const resetPasswordRoute = createRoute({
     "Sets the password, signs out every session (all refresh tokens die) and emails a confirmation. The token works once; 400 `INVALID_TOKEN` otherwise, 422 `PASSWORD_REJECTED` naming `password` when the policy refuses it.",
   security: publicSecurity,
   request: {
-    body: body(z.strictObject({ token: Token, password: Password }).openapi("ResetPasswordRequest"), {
-      token: "q3Xv0yqUoJ9v4o2m6qN0Xc1m8kL5bZrT7hW2aF4sD9e",
-      password: "correct horse battery staple",
-    }),
+    body: jsonBody(
+      z.strictObject({ token: Token, password: PasswordField }).openapi("ResetPasswordRequest"),
+      {
+        token: "q3Xv0yqUoJ9v4o2m6qN0Xc1m8kL5bZrT7hW2aF4sD9e",
+        password: "correct horse battery staple",
+      },
+    ),
   },
   responses: {
-    200: jsonContent(z.object({ passwordReset: z.literal(true) }).openapi("PasswordReset"), "Password set"),
+    200: jsonContent(
+      z.object({ passwordReset: z.literal(true) }).openapi("PasswordReset"),
+      "PasswordField set",
+    ),
     ...apiProblemResponses(415, 422),
   },
 });
@@ -128,8 +103,10 @@ export const changePasswordRoute = createRoute({
     "For the signed-in user (access token, not API tokens). Requires the current password (403 `INVALID_CURRENT_PASSWORD`); signs out every other session and emails a notice.",
   security: bearerSecurity,
   request: {
-    body: body(
-      z.strictObject({ currentPassword: Password, newPassword: Password }).openapi("ChangePasswordRequest"),
+    body: jsonBody(
+      z
+        .strictObject({ currentPassword: PasswordField, newPassword: PasswordField })
+        .openapi("ChangePasswordRequest"),
       { currentPassword: "old passphrase here", newPassword: "correct horse battery staple" },
     ),
   },
@@ -138,7 +115,7 @@ export const changePasswordRoute = createRoute({
       z
         .object({ passwordChanged: z.literal(true), otherSessionsRevoked: z.number().int().min(0) })
         .openapi("PasswordChanged"),
-      "Password changed",
+      "PasswordField changed",
     ),
     ...apiProblemResponses(401, 403, 415, 422, 429),
   },
@@ -154,10 +131,13 @@ export const changeEmailRoute = createRoute({
     "For the signed-in user (access token, not API tokens). Requires the password (403 `INVALID_CURRENT_PASSWORD`; 429 after 10 attempts in 15 min). Always 202 when the password is right: a confirmation link (valid 48 h, once; asking again makes older change links stop working) is mailed to the new address and a notice to the current one. The address changes only when the link is used with `POST /api/v1/auth/email/verify`. A new address that already has an account gets no link, and the answer is the same. 422 naming `newEmail` when it is the current address.",
   security: bearerSecurity,
   request: {
-    body: body(z.strictObject({ password: Password, newEmail: Email }).openapi("ChangeEmailRequest"), {
-      password: "correct horse battery staple",
-      newEmail: "ada.lovelace@example.com",
-    }),
+    body: jsonBody(
+      z.strictObject({ password: PasswordField, newEmail: EmailField }).openapi("ChangeEmailRequest"),
+      {
+        password: "correct horse battery staple",
+        newEmail: "ada.lovelace@example.com",
+      },
+    ),
   },
   responses: {
     202: jsonContent(Accepted, "Accepted; a confirmation link is on its way to the new address"),

@@ -1,40 +1,9 @@
 import { createRoute, z } from "@hono/zod-openapi";
 import { ROLES } from "../../db/schema";
+import { cleanText, EmailField, jsonBody, OpaqueTokenField, PasswordField } from "../../http/fields";
 import { apiProblemResponses, bearerSecurity, jsonContent, publicSecurity } from "../../http/openapi";
 
 const tags = ["Auth"];
-
-// biome-ignore lint/suspicious/noControlCharactersInRegex: refusing control characters is the point
-const CONTROL = /[\u0000-\u001f\u007f-\u009f]/;
-const noControl = (s: string) => !CONTROL.test(s);
-
-/** Normalised email: trimmed, lower case. */
-export const EmailField = z
-  .string()
-  .trim()
-  .toLowerCase()
-  .max(254)
-  .pipe(z.email())
-  .openapi({ format: "email", example: "ada@example.com" });
-
-/** A trimmed single-line label (names): control characters are refused. */
-const Label = (max: number) =>
-  z.string().trim().min(1).max(max).refine(noControl, "must not contain control characters");
-
-/** Never trimmed: every character of a password counts. Length and strength are the policy's (422). */
-const PasswordField = z
-  .string()
-  .min(1)
-  .max(1024)
-  .refine(noControl, "must not contain control characters")
-  .openapi({ format: "password", example: "correct horse battery staple" });
-
-const OpaqueToken = z
-  .string()
-  .trim()
-  .min(1)
-  .max(512)
-  .refine(noControl, "must not contain control characters");
 
 const DateTime = z.string().datetime();
 
@@ -63,22 +32,17 @@ const TokenFields = {
 export const TokenPairSchema = z.object(TokenFields).openapi("TokenPair");
 export const LoginResponseSchema = z.object({ ...TokenFields, user: UserSchema }).openapi("LoginResponse");
 
-const body = <T extends z.ZodType>(schema: T, example: unknown, required = true) => ({
-  required,
-  content: { "application/json": { schema, example } },
-});
-
 export const RegisterBody = z
   .strictObject({
     email: EmailField,
     password: PasswordField,
-    name: Label(100).openapi({ example: "Ada Lovelace" }),
-    organizationName: Label(100).optional().openapi({
+    name: cleanText(100).openapi({ example: "Ada Lovelace" }),
+    organizationName: cleanText(100).optional().openapi({
       description:
         'Name of the new organization (default: "<name>\'s organization"). Ignored with an invitation.',
       example: "Analytical Engines Ltd",
     }),
-    invitationToken: OpaqueToken.optional().openapi({
+    invitationToken: OpaqueTokenField.optional().openapi({
       description:
         "Join the inviting organization instead of creating one. The email must be the invited one.",
     }),
@@ -95,7 +59,7 @@ export const registerRoute = createRoute({
     "Creates a user and either a new organization (the user is its admin) or, with `invitationToken`, a membership in the inviting organization, then emails a verification link. An email that already has an account gets the same 201 response (nothing is created; its owner is emailed instead), so the endpoint does not reveal which addresses are registered. Passwords: 8–256 characters, no composition rules; common or guessable passwords and passwords containing the email's local part are refused with 422 naming `password`.",
   security: publicSecurity,
   request: {
-    body: body(RegisterBody, {
+    body: jsonBody(RegisterBody, {
       email: "ada@example.com",
       password: "correct horse battery staple",
       name: "Ada Lovelace",
@@ -126,7 +90,7 @@ export const loginRoute = createRoute({
     "Returns an access token (JWT, 15 min) and a refresh token (opaque, rotating; 7-day idle and 30-day absolute session lifetime), the latter also as an `HttpOnly; SameSite=Strict` cookie `tt_refresh` scoped to `/api/v1/auth`. An unknown email and a wrong password give the same 401 `INVALID_CREDENTIALS`. At most 10 live sessions per user: the oldest is revoked.",
   security: publicSecurity,
   request: {
-    body: body(z.strictObject({ email: EmailField, password: PasswordField }).openapi("LoginRequest"), {
+    body: jsonBody(z.strictObject({ email: EmailField, password: PasswordField }).openapi("LoginRequest"), {
       email: "ada@example.com",
       password: "correct horse battery staple",
     }),
@@ -147,8 +111,8 @@ export const refreshRoute = createRoute({
     "Exchanges a refresh token (body, or the `tt_refresh` cookie when the body has none: send `{}` or no body at all) for a new pair; the old token dies. Presenting an already-rotated token revokes the whole session (401 `REFRESH_TOKEN_REUSED`), except within a 10-second grace window where concurrent refreshes of one token all receive the same successor.",
   security: publicSecurity,
   request: {
-    body: body(
-      z.strictObject({ refreshToken: OpaqueToken.optional() }).openapi("RefreshRequest"),
+    body: jsonBody(
+      z.strictObject({ refreshToken: OpaqueTokenField.optional() }).openapi("RefreshRequest"),
       { refreshToken: "ttr_Jx8v1cQm0yH6nq3t2a9LwzP4kR7sVbN5eF0gU1iO2dE" },
       false,
     ),

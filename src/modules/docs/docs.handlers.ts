@@ -40,9 +40,11 @@ const docsRoute = createRoute({
 });
 
 export function registerDocs(app: Router): void {
+  // Built on first request (every route is registered by then) and kept: the document never changes.
+  let document: ReturnType<Router["getOpenAPI31Document"]> | undefined;
   app.get(OPENAPI_PATH, etag(), (c) =>
     c.json(
-      app.getOpenAPI31Document({
+      (document ??= app.getOpenAPI31Document({
         openapi: "3.1.0",
         info: {
           title: "TeamTrack API",
@@ -65,7 +67,7 @@ export function registerDocs(app: Router): void {
           { name: "Jobs", description: "Scheduled jobs (operator only)" },
           { name: "Documentation", description: "This document and its interactive reference" },
         ],
-      }),
+      })),
       200,
       { "Cache-Control": "public, max-age=60" },
     ),

@@ -1,4 +1,5 @@
 import { createRoute, z } from "@hono/zod-openapi";
+import { EmailField } from "../../http/fields";
 import { apiProblemResponses, bearerSecurity, jsonContent } from "../../http/openapi";
 import { PageQuery } from "../../lib/pagination";
 import { requireMember } from "../auth/auth.middleware";
@@ -36,13 +37,10 @@ const InvitationParams = OrgParams.extend({
 
 export const CreateInvitationBody = z
   .strictObject({
-    email: z
-      .string()
-      .trim()
-      .toLowerCase()
-      .max(254)
-      .email()
-      .openapi({ example: "grace@example.com", description: "Normalised: trimmed, lower case" }),
+    email: EmailField.openapi({
+      example: "grace@example.com",
+      description: "Normalised: trimmed, lower case",
+    }),
     role: RoleSchema,
   })
   .openapi("CreateInvitationRequest");

@@ -1,18 +1,9 @@
 import { createRoute, z } from "@hono/zod-openapi";
 import { ROLES } from "../../db/schema";
+import { cleanText } from "../../http/fields";
 import { apiProblemResponses, bearerSecurity, jsonContent } from "../../http/openapi";
 import { PageQuery } from "../../lib/pagination";
 import { orgMember } from "./orgs.middleware";
-
-/** A trimmed single-line string: control characters (CR, LF, NUL …) are refused. */
-export const cleanText = (max: number) =>
-  z
-    .string()
-    .trim()
-    .min(1)
-    .max(max)
-    // biome-ignore lint/suspicious/noControlCharactersInRegex: refusing them is the point
-    .regex(/^[^\u0000-\u001f\u007f-\u009f]*$/, "must not contain control characters");
 
 export const RoleSchema = z.enum(ROLES).openapi("Role", {
   description:

@@ -51,15 +51,8 @@ function after(cursor: TokenCursor | undefined): SQL | undefined {
   return or(lt(apiTokens.createdAt, at), and(eq(apiTokens.createdAt, at), lt(apiTokens.id, cursor.id)));
 }
 
-/**
- * Live (not revoked) tokens of one kind in one organization, newest first; `userId` narrows to one
- * owner. Fetches `limit + 1` rows so the caller can tell whether there is a next page.
- */
-export async function listTokens(
-  db: Db,
-  orgId: string,
-  q: { kind: TokenKind; userId?: string; limit: number; cursor?: TokenCursor },
-): Promise<TokenListRow[]> {
+/** Live (not revoked) tokens of one kind in one organization, with the owner's membership id. */
+function liveTokens(db: Db, orgId: string, kind: TokenKind, ...filters: (SQL | undefined)[]) {
   return db
     .select(listColumns)
     .from(apiTokens)
@@ -68,36 +61,27 @@ export async function listTokens(
       and(eq(memberships.orgId, apiTokens.orgId), eq(memberships.userId, apiTokens.userId)),
     )
     .where(
-      and(
-        eq(apiTokens.orgId, orgId),
-        eq(apiTokens.kind, q.kind),
-        isNull(apiTokens.revokedAt),
-        q.userId ? eq(apiTokens.userId, q.userId) : undefined,
-        after(q.cursor),
-      ),
-    )
+      and(eq(apiTokens.orgId, orgId), eq(apiTokens.kind, kind), isNull(apiTokens.revokedAt), ...filters),
+    );
+}
+
+/**
+ * Newest first; `userId` narrows to one owner. Fetches `limit + 1` rows so the caller can tell
+ * whether there is a next page.
+ */
+export async function listTokens(
+  db: Db,
+  orgId: string,
+  q: { kind: TokenKind; userId?: string; limit: number; cursor?: TokenCursor },
+): Promise<TokenListRow[]> {
+  return liveTokens(db, orgId, q.kind, q.userId ? eq(apiTokens.userId, q.userId) : undefined, after(q.cursor))
     .orderBy(desc(apiTokens.createdAt), desc(apiTokens.id))
     .limit(q.limit + 1);
 }
 
 /** One live token of `kind` in `orgId`, or null (another organization's id is simply not found). */
 export async function findToken(db: Db, orgId: string, kind: TokenKind, id: string) {
-  const [row] = await db
-    .select(listColumns)
-    .from(apiTokens)
-    .leftJoin(
-      memberships,
-      and(eq(memberships.orgId, apiTokens.orgId), eq(memberships.userId, apiTokens.userId)),
-    )
-    .where(
-      and(
-        eq(apiTokens.orgId, orgId),
-        eq(apiTokens.kind, kind),
-        eq(apiTokens.id, id),
-        isNull(apiTokens.revokedAt),
-      ),
-    )
-    .limit(1);
+  const [row] = await liveTokens(db, orgId, kind, eq(apiTokens.id, id)).limit(1);
   return row ?? null;
 }
 

@@ -1,18 +1,11 @@
 import { createRoute, z } from "@hono/zod-openapi";
+import { cleanText } from "../../http/fields";
 import { apiProblemResponses, bearerSecurity, jsonContent } from "../../http/openapi";
 import { PageQuery } from "../../lib/pagination";
 import { requireAgent, requireOwnScope, requireSession } from "./tokens.guards";
 import { PAT_SCOPES } from "./tokens.service";
 
-/** Trimmed, 1–100 characters, no control characters. */
-const Label = (example: string) =>
-  z
-    .string()
-    .trim()
-    .min(1)
-    .max(100)
-    .refine((s) => !/\p{Cc}/u.test(s), { message: "must not contain control characters" })
-    .openapi({ example });
+const Label = (example: string) => cleanText(100).openapi({ example });
 
 const Scope = z.enum(PAT_SCOPES).openapi("TokenScope", {
   description: "`<area>:read` allows GET routes of the area, `<area>:write` the others",
