@@ -42,36 +42,36 @@ const docsRoute = createRoute({
 export function registerDocs(app: Router): void {
   // Built on first request (every route is registered by then) and kept: the document never changes.
   let document: ReturnType<Router["getOpenAPI31Document"]> | undefined;
-  app.get(OPENAPI_PATH, etag(), (c) =>
-    c.json(
-      (document ??= app.getOpenAPI31Document({
-        openapi: "3.1.0",
-        info: {
-          title: "TeamTrack API",
-          version: c.get("platform").config.version,
-          description:
-            "Team time and activity tracking: identity, members, projects, timers, agent ingest, reports. Errors are RFC 9457 problem+json; lists use cursor pagination.",
-          license: { name: "MIT", url: "https://opensource.org/license/mit" },
-          contact: { name: "TeamTrack", url: "https://teamtrack.dev" },
-        },
-        servers: [{ url: c.get("platform").config.publicUrl, description: "This server" }],
-        tags: [
-          { name: "Health", description: "Liveness, readiness and detailed health" },
-          { name: "Operations", description: "Metrics for monitoring" },
-          { name: "Auth", description: "Registration, login, refresh-token rotation, sessions" },
-          { name: "Account", description: "Email verification, password reset and change" },
-          { name: "Organizations", description: "Organizations and their members (role-based access)" },
-          { name: "Invitations", description: "Invite people to an organization" },
-          { name: "Tokens", description: "Personal access tokens and desktop agent tokens" },
-          { name: "Audit", description: "Tamper-evident audit log (admins)" },
-          { name: "Jobs", description: "Scheduled jobs (operator only)" },
-          { name: "Documentation", description: "This document and its interactive reference" },
-        ],
-      })),
-      200,
-      { "Cache-Control": "public, max-age=60" },
-    ),
-  );
+  const build = (publicUrl: string, version: string) =>
+    app.getOpenAPI31Document({
+      openapi: "3.1.0",
+      info: {
+        title: "TeamTrack API",
+        version,
+        description:
+          "Team time and activity tracking: identity, members, projects, timers, agent ingest, reports. Errors are RFC 9457 problem+json; lists use cursor pagination.",
+        license: { name: "MIT", url: "https://opensource.org/license/mit" },
+        contact: { name: "TeamTrack", url: "https://teamtrack.dev" },
+      },
+      servers: [{ url: publicUrl, description: "This server" }],
+      tags: [
+        { name: "Health", description: "Liveness, readiness and detailed health" },
+        { name: "Operations", description: "Metrics for monitoring" },
+        { name: "Auth", description: "Registration, login, refresh-token rotation, sessions" },
+        { name: "Account", description: "Email verification, password reset and change" },
+        { name: "Organizations", description: "Organizations and their members (role-based access)" },
+        { name: "Invitations", description: "Invite people to an organization" },
+        { name: "Tokens", description: "Personal access tokens and desktop agent tokens" },
+        { name: "Audit", description: "Tamper-evident audit log (admins)" },
+        { name: "Jobs", description: "Scheduled jobs (operator only)" },
+        { name: "Documentation", description: "This document and its interactive reference" },
+      ],
+    });
+  app.get(OPENAPI_PATH, etag(), (c) => {
+    const { config } = c.get("platform");
+    if (!document) document = build(config.publicUrl, config.version);
+    return c.json(document, 200, { "Cache-Control": "public, max-age=60" });
+  });
 
   app.openapi(
     docsRoute,
