@@ -54,5 +54,38 @@ export const migrations: Migration[] = [
       "CREATE INDEX `verification_tokens_user_purpose_idx` ON `verification_tokens` (`user_id`,`purpose`,`created_at`);",
       "CREATE INDEX `verification_tokens_expires_idx` ON `verification_tokens` (`expires_at`);"
     ]
+  },
+  {
+    "tag": "0002_tracking_and_2fa",
+    "createdAt": 1795318565068,
+    "hash": "7366edeb340afcb468f9637760be3349ba0f5d4b15e37c9bf892ad0a4eb36cf5",
+    "statements": [
+      "CREATE TABLE `backup_codes` (\n\t`id` text PRIMARY KEY NOT NULL,\n\t`user_id` text NOT NULL,\n\t`code_hash` text NOT NULL,\n\t`used_at` integer,\n\t`created_at` integer NOT NULL,\n\tFOREIGN KEY (`user_id`) REFERENCES `users`(`id`) ON UPDATE no action ON DELETE cascade\n);",
+      "CREATE UNIQUE INDEX `backup_codes_user_hash_uq` ON `backup_codes` (`user_id`,`code_hash`);",
+      "CREATE TABLE `mfa_challenges` (\n\t`id` text PRIMARY KEY NOT NULL,\n\t`user_id` text NOT NULL,\n\t`token_hash` text NOT NULL,\n\t`attempts` integer DEFAULT 0 NOT NULL,\n\t`ip` text,\n\t`user_agent` text,\n\t`created_at` integer NOT NULL,\n\t`expires_at` integer NOT NULL,\n\t`used_at` integer,\n\tFOREIGN KEY (`user_id`) REFERENCES `users`(`id`) ON UPDATE no action ON DELETE cascade\n);",
+      "CREATE UNIQUE INDEX `mfa_challenges_hash_uq` ON `mfa_challenges` (`token_hash`);",
+      "CREATE INDEX `mfa_challenges_user_idx` ON `mfa_challenges` (`user_id`);",
+      "CREATE INDEX `mfa_challenges_expires_idx` ON `mfa_challenges` (`expires_at`);",
+      "CREATE TABLE `two_factor` (\n\t`user_id` text PRIMARY KEY NOT NULL,\n\t`secret_ciphertext` text NOT NULL,\n\t`enabled_at` integer,\n\t`last_used_step` integer,\n\t`created_at` integer NOT NULL,\n\t`updated_at` integer NOT NULL,\n\tFOREIGN KEY (`user_id`) REFERENCES `users`(`id`) ON UPDATE no action ON DELETE cascade\n);",
+      "CREATE TABLE `org_settings` (\n\t`org_id` text PRIMARY KEY NOT NULL,\n\t`timezone` text DEFAULT 'UTC' NOT NULL,\n\t`week_start` text DEFAULT 'monday' NOT NULL,\n\t`timer_mode` text DEFAULT 'stop_previous' NOT NULL,\n\t`overlap_policy` text DEFAULT 'allow' NOT NULL,\n\t`idle_threshold_seconds` integer DEFAULT 300 NOT NULL,\n\t`pulsetime_seconds` integer DEFAULT 60 NOT NULL,\n\t`stale_timer_seconds` integer DEFAULT 3600 NOT NULL,\n\t`idle_alert_seconds` integer DEFAULT 1800 NOT NULL,\n\t`privacy_rules` text DEFAULT '[]' NOT NULL,\n\t`updated_at` integer NOT NULL,\n\tFOREIGN KEY (`org_id`) REFERENCES `organizations`(`id`) ON UPDATE no action ON DELETE cascade\n);",
+      "CREATE TABLE `projects` (\n\t`id` text PRIMARY KEY NOT NULL,\n\t`org_id` text NOT NULL,\n\t`name` text NOT NULL,\n\t`color` text NOT NULL,\n\t`billable` integer DEFAULT false NOT NULL,\n\t`client_name` text,\n\t`archived_at` integer,\n\t`created_at` integer NOT NULL,\n\t`updated_at` integer NOT NULL,\n\tFOREIGN KEY (`org_id`) REFERENCES `organizations`(`id`) ON UPDATE no action ON DELETE cascade\n);",
+      "CREATE UNIQUE INDEX `projects_org_name_uq` ON `projects` (`org_id`,`name`);",
+      "CREATE INDEX `projects_org_created_idx` ON `projects` (`org_id`,`created_at`,`id`);",
+      "CREATE TABLE `tags` (\n\t`id` text PRIMARY KEY NOT NULL,\n\t`org_id` text NOT NULL,\n\t`name` text NOT NULL,\n\t`archived_at` integer,\n\t`created_at` integer NOT NULL,\n\t`updated_at` integer NOT NULL,\n\tFOREIGN KEY (`org_id`) REFERENCES `organizations`(`id`) ON UPDATE no action ON DELETE cascade\n);",
+      "CREATE UNIQUE INDEX `tags_org_name_uq` ON `tags` (`org_id`,`name`);",
+      "CREATE INDEX `tags_org_created_idx` ON `tags` (`org_id`,`created_at`,`id`);",
+      "CREATE TABLE `time_entries` (\n\t`id` text PRIMARY KEY NOT NULL,\n\t`org_id` text NOT NULL,\n\t`member_id` text NOT NULL,\n\t`project_id` text,\n\t`description` text DEFAULT '' NOT NULL,\n\t`billable` integer DEFAULT false NOT NULL,\n\t`start_at` integer NOT NULL,\n\t`end_at` integer,\n\t`source` text NOT NULL,\n\t`flag` text,\n\t`created_by` text,\n\t`deleted_at` integer,\n\t`created_at` integer NOT NULL,\n\t`updated_at` integer NOT NULL,\n\tFOREIGN KEY (`org_id`) REFERENCES `organizations`(`id`) ON UPDATE no action ON DELETE cascade,\n\tFOREIGN KEY (`member_id`) REFERENCES `memberships`(`id`) ON UPDATE no action ON DELETE cascade,\n\tFOREIGN KEY (`project_id`) REFERENCES `projects`(`id`) ON UPDATE no action ON DELETE set null,\n\tFOREIGN KEY (`created_by`) REFERENCES `users`(`id`) ON UPDATE no action ON DELETE set null\n);",
+      "CREATE UNIQUE INDEX `time_entries_running_uq` ON `time_entries` (`member_id`) WHERE \"time_entries\".\"end_at\" IS NULL AND \"time_entries\".\"deleted_at\" IS NULL;",
+      "CREATE INDEX `time_entries_member_start_idx` ON `time_entries` (`member_id`,`start_at`);",
+      "CREATE INDEX `time_entries_org_start_idx` ON `time_entries` (`org_id`,`start_at`);",
+      "CREATE INDEX `time_entries_project_start_idx` ON `time_entries` (`project_id`,`start_at`);",
+      "CREATE TABLE `time_entry_tags` (\n\t`entry_id` text NOT NULL,\n\t`tag_id` text NOT NULL,\n\tPRIMARY KEY(`entry_id`, `tag_id`),\n\tFOREIGN KEY (`entry_id`) REFERENCES `time_entries`(`id`) ON UPDATE no action ON DELETE cascade,\n\tFOREIGN KEY (`tag_id`) REFERENCES `tags`(`id`) ON UPDATE no action ON DELETE cascade\n);",
+      "CREATE INDEX `time_entry_tags_tag_idx` ON `time_entry_tags` (`tag_id`);",
+      "ALTER TABLE `memberships` ADD `display_name` text;",
+      "ALTER TABLE `memberships` ADD `timezone` text DEFAULT 'UTC' NOT NULL;",
+      "ALTER TABLE `memberships` ADD `status` text DEFAULT 'offline' NOT NULL;",
+      "ALTER TABLE `memberships` ADD `status_changed_at` integer;",
+      "ALTER TABLE `memberships` ADD `last_seen_at` integer;"
+    ]
   }
 ];

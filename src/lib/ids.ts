@@ -15,6 +15,14 @@ export const ID_PREFIX = {
   token: "tok",
   audit: "aud",
   verification: "vt",
+  mfaChallenge: "mfa",
+  backupCode: "bkc",
+  project: "prj",
+  tag: "tag",
+  timeEntry: "te",
+  heartbeat: "hb",
+  activity: "act",
+  screenshot: "scr",
 } as const;
 
 export type IdKind = keyof typeof ID_PREFIX;

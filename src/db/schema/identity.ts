@@ -28,6 +28,9 @@ export const organizations = sqliteTable("organizations", {
 export const ROLES = ["admin", "manager", "member", "viewer"] as const;
 export type Role = (typeof ROLES)[number];
 
+export const PRESENCE = ["active", "idle", "offline"] as const;
+export type Presence = (typeof PRESENCE)[number];
+
 export const memberships = sqliteTable(
   "memberships",
   {
@@ -39,6 +42,15 @@ export const memberships = sqliteTable(
       .notNull()
       .references(() => users.id, { onDelete: "cascade" }),
     role: text("role", { enum: ROLES }).notNull(),
+    /** Tracking profile (SPEC 3): shown instead of the user's name when set. */
+    displayName: text("display_name"),
+    /** IANA time zone the member's days, timelines and stats are computed in. */
+    timezone: text("timezone").notNull().default("UTC"),
+    /** Presence, maintained by heartbeat ingest and the presence job. */
+    status: text("status", { enum: PRESENCE }).notNull().default("offline"),
+    statusChangedAt: ts("status_changed_at"),
+    /** Last heartbeat received from any of the member's agents. */
+    lastSeenAt: ts("last_seen_at"),
     createdAt: ts("created_at").notNull(),
     updatedAt: ts("updated_at").notNull(),
   },

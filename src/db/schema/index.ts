@@ -1,2 +1,4 @@
 export * from "./identity";
 export * from "./ops";
+export * from "./security";
+export * from "./tracking";
