@@ -18,6 +18,14 @@ export const PERMISSIONS = {
   "screenshots:read_all": ["admin", "manager"],
   "own:write": ["admin", "manager", "member"],
   "reports:read": ["admin", "manager", "member", "viewer"],
+  // Tracking (SPEC 3). Reads of other members' data also need `data:read_all`; "own" rows are the caller's.
+  "projects:read": ["admin", "manager", "member", "viewer"],
+  "projects:write": ["admin", "manager"],
+  "time:read": ["admin", "manager", "member", "viewer"],
+  "time:write": ["admin", "manager", "member"],
+  /** Edit or delete other members' entries, change org tracking settings' day-to-day parts. */
+  "time:manage": ["admin", "manager"],
+  "activity:read": ["admin", "manager", "member", "viewer"],
 } as const satisfies Record<string, readonly Role[]>;
 
 export type Permission = keyof typeof PERMISSIONS;

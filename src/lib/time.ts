@@ -1,0 +1,117 @@
+/**
+ * Calendar arithmetic in IANA time zones (reports, timelines, "today" in stats). Every boundary is
+ * computed as a UTC instant from a local wall-clock date, so days of 23 or 25 hours (DST changes)
+ * come out right; SQL then groups UTC timestamps by those boundaries. @date-fns/tz does the zone
+ * maths (it runs on Bun and on Workers, unlike Temporal, which workerd does not ship).
+ */
+import { TZDate } from "@date-fns/tz";
+
+export type WeekStart = "monday" | "sunday" | "saturday";
+
+const WEEKDAY_INDEX: Record<WeekStart, number> = { sunday: 0, monday: 1, saturday: 6 };
+const DATE_RE = /^(\d{4})-(\d{2})-(\d{2})$/;
+
+/** True when `tz` is an IANA zone this runtime knows ("UTC" included). */
+export function isTimeZone(tz: string): boolean {
+  if (!tz || tz.length > 64) return false;
+  try {
+    new Intl.DateTimeFormat("en-US", { timeZone: tz });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** Parses a calendar date `YYYY-MM-DD` (rejects 2026-02-30); null when invalid. */
+export function parseLocalDate(date: string): { year: number; month: number; day: number } | null {
+  const m = DATE_RE.exec(date);
+  if (!m) return null;
+  const [year, month, day] = [Number(m[1]), Number(m[2]), Number(m[3])];
+  const probe = new Date(Date.UTC(year, month - 1, day));
+  if (probe.getUTCFullYear() !== year || probe.getUTCMonth() !== month - 1 || probe.getUTCDate() !== day)
+    return null;
+  return { year, month, day };
+}
+
+/** The local calendar date of `instant` in `tz`, as `YYYY-MM-DD`. */
+export function localDate(instant: Date, tz: string): string {
+  const d = new TZDate(instant.getTime(), tz);
+  return `${d.getFullYear()}-${pad(d.getMonth() + 1)}-${pad(d.getDate())}`;
+}
+
+/** `YYYY-MM-DD` plus `n` calendar days (no zone involved). */
+export function addDays(date: string, n: number): string {
+  const p = mustParse(date);
+  const d = new Date(Date.UTC(p.year, p.month - 1, p.day + n));
+  return d.toISOString().slice(0, 10);
+}
+
+/** The UTC instant of local midnight starting `date` in `tz`. */
+export function startOfLocalDay(date: string, tz: string): Date {
+  const p = mustParse(date);
+  // TZDate resolves a wall-clock time that does not exist (a spring-forward gap) to the next valid one.
+  return new Date(new TZDate(p.year, p.month - 1, p.day, 0, 0, 0, 0, tz).getTime());
+}
+
+/** [start, end) of the local day `date` in `tz`: 23, 24 or 25 hours long. */
+export function localDayRange(date: string, tz: string): { start: Date; end: Date } {
+  return { start: startOfLocalDay(date, tz), end: startOfLocalDay(addDays(date, 1), tz) };
+}
+
+/** Day of week of a calendar date: 0 = Sunday … 6 = Saturday. */
+export function weekday(date: string): number {
+  const p = mustParse(date);
+  return new Date(Date.UTC(p.year, p.month - 1, p.day)).getUTCDay();
+}
+
+/** The first calendar date of the week containing `date`, for weeks starting on `weekStart`. */
+export function startOfWeek(date: string, weekStart: WeekStart): string {
+  const back = (weekday(date) - WEEKDAY_INDEX[weekStart] + 7) % 7;
+  return addDays(date, -back);
+}
+
+/**
+ * The local hours of `date` in `tz` as UTC [start, end) ranges, each labelled with its local
+ * wall-clock hour and UTC offset: 24 entries on most days, 23 on a spring-forward day and 25 on a
+ * fall-back day (where "02:00" appears twice with different offsets).
+ */
+export function localHours(
+  date: string,
+  tz: string,
+): { hour: string; offset: string; start: Date; end: Date }[] {
+  const { start, end } = localDayRange(date, tz);
+  const out: { hour: string; offset: string; start: Date; end: Date }[] = [];
+  // Step in real hours from local midnight to the next; zones with 30/45-minute offsets still
+  // change on whole hours, so every step starts a local hour.
+  for (let t = start.getTime(); t < end.getTime(); t += 3_600_000) {
+    const local = new TZDate(t, tz);
+    out.push({
+      hour: `${pad(local.getHours())}:${pad(local.getMinutes())}`,
+      offset: formatOffset(-local.getTimezoneOffset()),
+      start: new Date(t),
+      end: new Date(Math.min(t + 3_600_000, end.getTime())),
+    });
+  }
+  return out;
+}
+
+/** Local dates from `from` to `to` inclusive (`YYYY-MM-DD`), at most `max` of them. */
+export function dateSpan(from: string, to: string, max = 366): string[] {
+  const out: string[] = [];
+  for (let d = from; d <= to && out.length < max; d = addDays(d, 1)) out.push(d);
+  return out;
+}
+
+function formatOffset(minutes: number): string {
+  const sign = minutes < 0 ? "-" : "+";
+  const abs = Math.abs(minutes);
+  return `${sign}${pad(Math.floor(abs / 60))}:${pad(abs % 60)}`;
+}
+
+function mustParse(date: string) {
+  const p = parseLocalDate(date);
+  if (!p) throw new RangeError(`Not a calendar date: ${date}`);
+  return p;
+}
+
+const pad = (n: number) => String(n).padStart(2, "0");
