@@ -16,6 +16,7 @@ import { onError } from "./http/problem";
 import { coreJobs } from "./jobs/core.jobs";
 import { JobRunner } from "./jobs/runner";
 import { AppError } from "./lib/errors";
+import { SecretBox } from "./lib/secret-box";
 import { registerAccount } from "./modules/account/account.handlers";
 import { registerAudit } from "./modules/audit/audit.handlers";
 import { AuditService } from "./modules/audit/audit.service";
@@ -28,6 +29,7 @@ import { registerJobs } from "./modules/jobs/jobs.handlers";
 import { registerOrgs } from "./modules/orgs/orgs.handlers";
 import { registerSystem } from "./modules/system/system.handlers";
 import { registerTokens } from "./modules/tokens/tokens.handlers";
+import { registerTwoFactor } from "./modules/two-factor/two-factor.handlers";
 import type { Platform } from "./ports/platform";
 
 const API_CSP = "default-src 'none'; frame-ancestors 'none'";
@@ -64,7 +66,8 @@ export function createApp(platform: Platform): AppInstance {
     refreshKey: `${config.jwtSecret}\u0000refresh-successor`,
   });
   const audit = new AuditService({ db: platform.db, clock: platform.clock, logger: platform.logger });
-  const services: Services = { events, jobs, sessions, audit };
+  const secrets = new SecretBox(config.encryptionKeys);
+  const services: Services = { events, jobs, sessions, audit, secrets };
 
   const app = createRouter();
   app.use(
@@ -152,6 +155,7 @@ export function createApp(platform: Platform): AppInstance {
   registerSystem(app);
   registerJobs(app);
   registerAuth(app);
+  registerTwoFactor(app);
   registerOrgs(app);
   registerAccount(app);
   registerTokens(app);

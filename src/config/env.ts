@@ -95,6 +95,11 @@ export const envSchema = z.object({
   SHUTDOWN_TIMEOUT_MS: int(0, 120_000).default(10_000),
   SLOW_QUERY_MS: int(0, 600_000).default(100),
   MIGRATE_ON_START: bool.default(true),
+  /** Account lockout (SPEC 2.5): wrong passwords per account, across IPs, within the window. */
+  LOCKOUT_THRESHOLD: int(1, 1000).default(10),
+  LOCKOUT_WINDOW_SECONDS: int(1, 86_400).default(900),
+  /** First lock; each further lock within a day doubles it (at most 24 h). */
+  LOCKOUT_DURATION_SECONDS: int(1, 86_400).default(900),
   JOBS_ENABLED: bool.default(true),
   /** Instance name in logs, job runs and traces; default: generated per process. */
   INSTANCE_ID: z

@@ -1,5 +1,6 @@
 import type { EventBus } from "../events/bus";
 import type { JobRunner } from "../jobs/runner";
+import type { SecretBox } from "../lib/secret-box";
 import type { AuditService } from "../modules/audit/audit.service";
 import type { SessionService } from "../modules/auth/session.service";
 import type { Logger, Platform } from "../ports/platform";
@@ -9,6 +10,8 @@ export interface Services {
   jobs: JobRunner;
   sessions: SessionService;
   audit: AuditService;
+  /** AES-256-GCM for secrets read back later (TOTP secrets …), keyed by ENCRYPTION_KEYS. */
+  secrets: SecretBox;
 }
 
 import type { Role } from "../db/schema";

@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { sql } from "drizzle-orm";
 import type { Hono } from "hono";
+import { totpCode } from "../../src/modules/two-factor/totp";
 import { createTestApp, type TestApp } from "../support/app";
 import { seedMember } from "../support/identity";
 
@@ -94,7 +95,11 @@ const PW = {
   duplicate: "Marble-Falcon-Ribbon-7730",
   wrong: "Velvet-Compass-Orchid-1186",
   invitee: "Saffron-Beacon-Tundra-4471",
+  twoFactor: "Juniper-Anchor-Whistle-6610",
 };
+
+/** Values that must only ever reach the one response that hands them out (2FA secret, backup codes). */
+const shownOnce = new Map<string, string>();
 
 const ADMIN_EMAIL = "dana.admin@example.com";
 const INVITEE_EMAIL = "eli.invitee@example.com";
@@ -287,6 +292,42 @@ beforeAll(async () => {
   await call("GET", "/api/v1/tokens", { auth: agent.body.token as string }); // 403
   await call("DELETE", `/api/v1/agents/${agent.body.id}`, { auth: access });
 
+  // --- two-factor authentication ---------------------------------------------------------------
+  if (serves("POST", "/api/v1/auth/2fa/setup")) {
+    const email = "tess.twofactor@example.com";
+    await call("POST", "/api/v1/auth/register", { body: { email, password: PW.twoFactor, name: "Tess" } });
+    const tfa = await login(email, PW.twoFactor);
+    const setup = await call("POST", "/api/v1/auth/2fa/setup", { auth: tfa ?? "" });
+    const secret = setup.body.secret as string;
+    shownOnce.set(secret, "POST /api/v1/auth/2fa/setup");
+    const enabled = await call("POST", "/api/v1/auth/2fa/enable", {
+      auth: tfa ?? "",
+      body: { code: await totpCode(secret, t.clock.now()) },
+    });
+    for (const c of (enabled.body.backupCodes as string[]) ?? [])
+      shownOnce.set(c, "POST /api/v1/auth/2fa/enable");
+    await call("GET", "/api/v1/auth/2fa/status", { auth: tfa ?? "" });
+    t.clock.advance(30_000);
+    const challenge = await call("POST", "/api/v1/auth/login", { body: { email, password: PW.twoFactor } });
+    await call("POST", "/api/v1/auth/2fa/verify", {
+      body: { challengeToken: challenge.body.challengeToken, code: "000000" },
+    });
+    await call("POST", "/api/v1/auth/2fa/verify", {
+      body: { challengeToken: challenge.body.challengeToken, code: await totpCode(secret, t.clock.now()) },
+    });
+    const regenerated = await call("POST", "/api/v1/auth/2fa/backup-codes", {
+      auth: tfa ?? "",
+      body: { password: PW.twoFactor },
+    });
+    for (const c of (regenerated.body.backupCodes as string[]) ?? [])
+      shownOnce.set(c, "POST /api/v1/auth/2fa/backup-codes");
+    const backup = (regenerated.body.backupCodes as string[])?.[0];
+    await call("POST", "/api/v1/auth/2fa/disable", {
+      auth: tfa ?? "",
+      body: { password: PW.twoFactor, code: backup },
+    });
+  }
+
   // --- audit, errors, logout -------------------------------------------------------------------
   let cursor: string | null = null;
   do {
@@ -313,6 +354,8 @@ async function storedHashes(): Promise<string[]> {
     ["refresh_tokens", "token_hash"],
     ["verification_tokens", "token_hash"],
     ["invitations", "token_hash"],
+    ["mfa_challenges", "token_hash"],
+    ["backup_codes", "code_hash"],
   ] as const) {
     const rows = await t.platform.db.all<{ h: string | null }>(
       sql.raw(`SELECT ${column} AS h FROM ${table}`),
@@ -369,6 +412,11 @@ describe("no secrets in responses (every JSON response of the flows)", () => {
       ["GET /api/v1/agents/me", /^GET \/api\/v1\/agents\/me/, 200],
       ["DELETE /api/v1/agents/{id}", /^DELETE \/api\/v1\/agents\//, 204],
       ["GET /api/v1/audit/verify", /^GET \/api\/v1\/audit\/verify/, 200],
+      ["POST /api/v1/auth/2fa/setup", /^POST \/api\/v1\/auth\/2fa\/setup/, 200],
+      ["POST /api/v1/auth/2fa/enable", /^POST \/api\/v1\/auth\/2fa\/enable/, 200],
+      ["POST /api/v1/auth/2fa/verify", /^POST \/api\/v1\/auth\/2fa\/verify/, 200],
+      ["POST /api/v1/auth/2fa/backup-codes", /^POST \/api\/v1\/auth\/2fa\/backup-codes/, 200],
+      ["POST /api/v1/auth/2fa/disable", /^POST \/api\/v1\/auth\/2fa\/disable/, 200],
     ];
     const missing = expected
       .filter(([route]) => serves(...(route.split(" ") as [string, string])))
@@ -393,9 +441,20 @@ describe("no secrets in responses (every JSON response of the flows)", () => {
     expect(leaks).toEqual([]);
   });
 
-  test("no field named password, passwordHash, tokenHash or secret", () => {
-    const found = recorded.flatMap((r) => secretKeys(r.body).map((k) => `${r.call}: ${k}`));
+  test("no field named password, passwordHash, tokenHash or secret (except the 2FA setup answer)", () => {
+    const found = recorded
+      .filter((r) => !r.call.startsWith("POST /api/v1/auth/2fa/setup → 200"))
+      .flatMap((r) => secretKeys(r.body).map((k) => `${r.call}: ${k}`));
     expect(found).toEqual([]);
+  });
+
+  test("the TOTP secret and backup codes appear only in the response that hands them out", () => {
+    expect(shownOnce.size).toBeGreaterThan(20);
+    const leaks: string[] = [];
+    for (const r of recorded)
+      for (const [value, owner] of shownOnce)
+        if (r.text.includes(value) && !r.call.startsWith(owner)) leaks.push(`${r.call}: ${value}`);
+    expect(leaks).toEqual([]);
   });
 });
 
@@ -412,6 +471,8 @@ describe("no secrets in the audit log or the logs", () => {
       for (const p of passwords) if (text.includes(p)) leaks.push(`${label}: password ${p}`);
       for (const tok of tokens) if (text.includes(tok)) leaks.push(`${label}: token ${tok.slice(0, 8)}…`);
       for (const h of hashes) if (text.includes(h)) leaks.push(`${label}: stored hash ${h.slice(0, 12)}…`);
+      for (const v of shownOnce.keys())
+        if (text.includes(v)) leaks.push(`${label}: 2FA secret or backup code`);
     }
     expect(leaks).toEqual([]);
   });
@@ -421,6 +482,7 @@ describe("no secrets in the audit log or the logs", () => {
     const leaks = [
       ...[...passwords].filter((p) => text.includes(p)).map((p) => `password ${p}`),
       ...[...tokens].filter((tok) => text.includes(tok)).map((tok) => `token ${tok.slice(0, 8)}…`),
+      ...[...shownOnce.keys()].filter((v) => text.includes(v)).map(() => "2FA secret or backup code"),
     ];
     expect(leaks).toEqual([]);
   });

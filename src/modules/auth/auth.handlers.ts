@@ -25,7 +25,7 @@ import { SESSION_ABSOLUTE_MS } from "./session.service";
 export const REFRESH_COOKIE = "tt_refresh";
 const COOKIE_PATH = "/api/v1/auth";
 
-function deps(c: Context<AppEnv>): auth.AuthDeps {
+export function deps(c: Context<AppEnv>): auth.AuthDeps {
   const p = c.get("platform");
   const s = c.get("services");
   return {
@@ -37,11 +37,14 @@ function deps(c: Context<AppEnv>): auth.AuthDeps {
     sessions: s.sessions,
     audit: s.audit,
     events: s.events,
+    kv: p.kv,
+    rateLimiter: p.rateLimiter,
+    secrets: s.secrets,
     defer: c.get("defer"),
   };
 }
 
-function meta(c: Context<AppEnv>): auth.RequestMeta {
+export function meta(c: Context<AppEnv>): auth.RequestMeta {
   const ip = c.get("clientIp");
   return {
     ip: ip && ip !== "unknown" ? ip : null,
@@ -61,7 +64,7 @@ function cookieOptions(c: Context<AppEnv>): CookieOptions {
   };
 }
 
-function setRefreshCookie(c: Context<AppEnv>, token: string): void {
+export function setRefreshCookie(c: Context<AppEnv>, token: string): void {
   setCookie(c, REFRESH_COOKIE, token, { ...cookieOptions(c), maxAge: SESSION_ABSOLUTE_MS / 1000 });
 }
 
@@ -69,7 +72,7 @@ function clearRefreshCookie(c: Context<AppEnv>): void {
   deleteCookie(c, REFRESH_COOKIE, cookieOptions(c));
 }
 
-const pair = (t: TokenPair) => ({
+export const pair = (t: TokenPair) => ({
   accessToken: t.accessToken,
   refreshToken: t.refreshToken,
   expiresIn: t.expiresIn,
@@ -98,6 +101,7 @@ export function registerAuth(app: Router): void {
 
   app.openapi(loginRoute, async (c) => {
     const result = await auth.login(deps(c), c.req.valid("json"), meta(c));
+    if ("mfaRequired" in result) return c.json(result, 200);
     setRefreshCookie(c, result.refreshToken);
     return c.json({ ...pair(result), user: result.user }, 200);
   });

@@ -32,6 +32,18 @@ const TokenFields = {
 export const TokenPairSchema = z.object(TokenFields).openapi("TokenPair");
 export const LoginResponseSchema = z.object({ ...TokenFields, user: UserSchema }).openapi("LoginResponse");
 
+export const MfaChallengeSchema = z
+  .object({
+    mfaRequired: z.literal(true),
+    challengeToken: z.string().openapi({
+      description:
+        "Single use, 5 minutes, at most 5 wrong codes; good for `POST /auth/2fa/verify` and nothing else.",
+      example: "ttc_q3Xv9LmP0aZ8yR2nB7cK4tW1sD6fG5hJ0kE9uI3oA8s",
+    }),
+    expiresIn: z.number().int().openapi({ example: 300 }),
+  })
+  .openapi("MfaChallenge");
+
 export const RegisterBody = z
   .strictObject({
     email: EmailField,
@@ -87,7 +99,7 @@ export const loginRoute = createRoute({
   tags,
   summary: "Sign in",
   description:
-    "Returns an access token (JWT, 15 min) and a refresh token (opaque, rotating; 7-day idle and 30-day absolute session lifetime), the latter also as an `HttpOnly; SameSite=Strict` cookie `tt_refresh` scoped to `/api/v1/auth`. An unknown email and a wrong password give the same 401 `INVALID_CREDENTIALS`. At most 10 live sessions per user: the oldest is revoked.",
+    "Returns an access token (JWT, 15 min) and a refresh token (opaque, rotating; 7-day idle and 30-day absolute session lifetime), the latter also as an `HttpOnly; SameSite=Strict` cookie `tt_refresh` scoped to `/api/v1/auth`. When the user has two-factor authentication on, the answer is instead `{ mfaRequired: true, challengeToken }`: complete the login with `POST /auth/2fa/verify`. An unknown email, a wrong password and a locked account (10 wrong passwords in 15 minutes from any address lock it for 15 minutes, doubling on repeat; the owner is emailed) all give the same 401 `INVALID_CREDENTIALS`. At most 10 live sessions per user: the oldest is revoked.",
   security: publicSecurity,
   request: {
     body: jsonBody(z.strictObject({ email: EmailField, password: PasswordField }).openapi("LoginRequest"), {
@@ -96,7 +108,10 @@ export const loginRoute = createRoute({
     }),
   },
   responses: {
-    200: jsonContent(LoginResponseSchema, "Signed in"),
+    200: jsonContent(
+      z.union([LoginResponseSchema, MfaChallengeSchema]),
+      "Signed in, or (2FA on) a challenge to answer with a code",
+    ),
     ...apiProblemResponses(401, 415, 422, 429),
   },
 });

@@ -6,17 +6,23 @@ import { sha256Hex } from "../../lib/crypto";
 import { AppError } from "../../lib/errors";
 import { newId } from "../../lib/ids";
 import { assertPasswordAcceptable } from "../../lib/password-policy";
+import type { SecretBox } from "../../lib/secret-box";
 import type { Clock } from "../../ports/clock";
+import type { KvStore, RateLimiter } from "../../ports/kv";
 import type { Mailer } from "../../ports/mail";
 import type { PasswordHasher } from "../../ports/passwords";
-import { sendExistingAccountNotice, sendVerificationEmail } from "../account/account.service";
+import { auditUser, sendExistingAccountNotice, sendVerificationEmail } from "../account/account.service";
 import type { AuditActorType, AuditService } from "../audit/audit.service";
+import { renderAccountLocked } from "../mail/templates";
 import {
   acceptInvitationToken,
   auditInvitationAccepted,
   createOrganizationWithAdmin,
 } from "../orgs/orgs.service";
+import { type Challenge, createChallenge } from "../two-factor/two-factor.challenge";
+import { isEnabled as twoFactorEnabled } from "../two-factor/two-factor.repo";
 import * as repo from "./auth.accounts.repo";
+import * as lockout from "./lockout";
 import type { SessionService, TokenPair } from "./session.service";
 
 export interface AuthDeps {
@@ -28,6 +34,11 @@ export interface AuthDeps {
   sessions: SessionService;
   audit: AuditService;
   events: EventBus;
+  /** Shared counters (lockout, 2FA failures): Redis when configured. */
+  kv: KvStore;
+  rateLimiter: RateLimiter;
+  /** Encryption at rest for read-back secrets (TOTP). */
+  secrets: SecretBox;
   /** Work after the response: mail never holds up (or times) a request. */
   defer: (work: Promise<unknown>) => void;
 }
@@ -227,41 +238,77 @@ export async function register(
 }
 
 /**
- * `POST /auth/login`. Unknown email and wrong password are the same 401 after the same argon2id
- * work (a dummy hash for the unknown email) and the same number of queries.
+ * `POST /auth/login`. Unknown email, wrong password and a locked account are the same 401 after the
+ * same argon2id work (a dummy hash for the unknown email) and the same number of queries. With 2FA
+ * on, a correct password yields a challenge instead of a session.
  */
 export async function login(
   deps: AuthDeps,
   input: { email: string; password: string },
   meta: RequestMeta,
-): Promise<LoginResult> {
-  const { db, clock, passwords } = deps;
+): Promise<LoginResult | Challenge> {
+  const { db, clock, passwords, kv, config } = deps;
   const row = await repo.findUserForLogin(db, input.email);
+  // Read a lock key for unknown emails too, so the two paths make the same calls.
+  const lockedUntil = await lockout.lockedUntil(kv, row?.user.id ?? `unknown:${input.email}`);
   const verified = await passwords.verify(
     row?.user.passwordHash ?? (await dummyHash(passwords)),
     input.password,
   );
-  if (!row || !verified.ok) {
+  if (!row || !verified.ok || lockedUntil) {
+    const reason = !row ? "unknown_email" : lockedUntil ? "account_locked" : "wrong_password";
     await audit(deps, meta, {
       orgId: row?.orgId ?? null,
       actorType: "anonymous",
       actorId: null,
       action: "auth.login_failed",
       ...(row ? { targetType: "user", targetId: row.user.id } : {}),
-      metadata: { email: input.email, reason: row ? "wrong_password" : "unknown_email" },
+      metadata: { email: input.email, reason },
     });
+    if (row && reason === "wrong_password") {
+      const locked = await lockout.recordFailure(kv, config, row.user.id, clock.now());
+      if (locked) await accountLocked(deps, row.user, locked, meta);
+    }
     throw invalidCredentials();
   }
   const { user } = row;
+  await lockout.clearFailures(kv, user.id);
   if (verified.needsRehash) {
     // Parameters changed since this hash was made (spec 2.1): upgrade it while we hold the password.
     const fresh = await passwords.hash(input.password);
     await repo.replacePasswordHash(db, user.id, user.passwordHash, fresh, clock.now());
   }
-  // 2FA seam (spec 2.4): when the user has TOTP enabled, return
-  // `{ mfaRequired: true, challengeToken }` here instead, and let `/auth/2fa/verify` call
-  // `startSession` once the code checks out.
+  if (await twoFactorEnabled(db, user.id)) {
+    const challenge = await createChallenge(deps, user.id, meta);
+    await audit(deps, meta, {
+      orgId: row.orgId ?? null,
+      actorType: "user",
+      actorId: user.id,
+      action: "auth.login_mfa_required",
+      targetType: "user",
+      targetId: user.id,
+    });
+    return challenge;
+  }
   return startSession(deps, user, row.orgId ?? null, meta);
+}
+
+async function accountLocked(
+  deps: AuthDeps,
+  user: repo.UserRow,
+  locked: { failures: number; until: Date },
+  meta: RequestMeta,
+): Promise<void> {
+  await auditUser(deps, user.id, {
+    ...meta,
+    actorType: "system",
+    actorId: null,
+    action: "auth.account_locked",
+    metadata: { failures: locked.failures, until: locked.until.toISOString() },
+  });
+  deps.defer(
+    deps.mailer.send(renderAccountLocked(deps.config, { to: user.email, name: user.name, ...locked })),
+  );
 }
 
 /** Creates the session (refresh-token family) and audits the login. */
@@ -270,6 +317,7 @@ export async function startSession(
   user: repo.UserRow,
   orgId: string | null,
   meta: RequestMeta,
+  metadata?: Record<string, unknown>,
 ): Promise<LoginResult> {
   const tokens = await deps.sessions.create({
     userId: user.id,
@@ -284,6 +332,7 @@ export async function startSession(
     action: "auth.login",
     targetType: "session",
     targetId: tokens.sessionId,
+    ...(metadata ? { metadata } : {}),
   });
   return { ...tokens, user: presentUser(user) };
 }

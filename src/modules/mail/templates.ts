@@ -264,3 +264,61 @@ export function renderInvitation(
     ],
   });
 }
+
+/** Account lockout (SPEC 2.5): too many wrong passwords from any address. */
+export function renderAccountLocked(
+  ctx: MailContext,
+  v: { to: string; name: string; failures: number; until: Date },
+): MailMessage {
+  return compose({
+    template: "account_locked",
+    to: v.to,
+    subject: `Your ${PRODUCT} account is temporarily locked`,
+    greetingName: v.name,
+    paragraphs: [
+      `After ${v.failures} failed sign-in attempts, sign-in to your account is blocked until ${v.until.toISOString()}.`,
+      "If these attempts were not you, someone may be guessing your password: once the lock ends, consider changing it and turning on two-factor authentication.",
+    ],
+    action: { label: "Reset your password", url: appLink(ctx, "/reset-password") },
+    notes: securityNotes(ctx),
+  });
+}
+
+/** Two-factor lock (SPEC 2.4): too many wrong codes after a correct password. */
+export function renderTwoFactorLocked(
+  ctx: MailContext,
+  v: { to: string; name: string; failures: number; until: Date },
+): MailMessage {
+  return compose({
+    template: "two_factor_locked",
+    to: v.to,
+    subject: `Two-factor sign-in to ${PRODUCT} is temporarily locked`,
+    greetingName: v.name,
+    paragraphs: [
+      `Someone entered your password correctly and then ${v.failures} wrong authentication codes. Two-factor sign-in is blocked until ${v.until.toISOString()}.`,
+      "If this was not you, your password is known to someone else: change it now.",
+    ],
+    action: { label: "Change your password", url: appLink(ctx, "/reset-password") },
+    notes: securityNotes(ctx),
+  });
+}
+
+/** Two-factor authentication turned on or off, or backup codes regenerated. */
+export function renderTwoFactorChanged(
+  ctx: MailContext,
+  v: { to: string; name: string; change: "enabled" | "disabled" | "backup_codes_regenerated"; at: Date },
+): MailMessage {
+  const what = {
+    enabled: "Two-factor authentication was turned on",
+    disabled: "Two-factor authentication was turned off",
+    backup_codes_regenerated: "New backup codes were generated (the old ones no longer work)",
+  }[v.change];
+  return compose({
+    template: `two_factor_${v.change}`,
+    to: v.to,
+    subject: `${what.split(" (")[0]} on your ${PRODUCT} account`,
+    greetingName: v.name,
+    paragraphs: [`${what} on ${v.at.toISOString()}.`],
+    notes: securityNotes(ctx),
+  });
+}
