@@ -26,6 +26,7 @@ import { SessionService } from "./modules/auth/session.service";
 import { registerDevMail } from "./modules/dev/dev.handlers";
 import { DOCS_CSP, registerDocs } from "./modules/docs/docs.handlers";
 import { registerJobs } from "./modules/jobs/jobs.handlers";
+import { keyJobs } from "./modules/keys/keys.jobs";
 import { registerOrgs } from "./modules/orgs/orgs.handlers";
 import { registerSystem } from "./modules/system/system.handlers";
 import { registerTokens } from "./modules/tokens/tokens.handlers";
@@ -57,7 +58,7 @@ export function createApp(platform: Platform): AppInstance {
     defer: (p) => platform.defer(p),
   });
   const jobs = new JobRunner(platform, events);
-  jobs.register(...coreJobs);
+  jobs.register(...coreJobs, ...keyJobs);
   const sessions = new SessionService({
     db: platform.db,
     clock: platform.clock,

@@ -15,6 +15,7 @@ Commands:
   migrate [--dry-run]     Apply pending database migrations
   jobs list [--json]      List jobs with their cron (UTC) and last run
   jobs run <id> [--json]  Run a job now and wait for it (recorded with trigger "cli")
+  keys rotate [--json]    Re-encrypt stored secrets under the first ENCRYPTION_KEYS key
   help [command]          Show help for a command
 
 Options:
@@ -23,7 +24,18 @@ Options:
 Configuration comes from the environment, exactly as for the server (see .env.example).
 Run \`teamtrack help <command>\` for details.`;
 
-const HELP: Record<string, string> = { migrate: migrateHelp, jobs: jobsHelp };
+const keysHelp = `Usage: teamtrack keys rotate [--json]
+
+Re-encrypts every stored secret (TOTP secrets …) that is still under an older key. Put the new key
+first in ENCRYPTION_KEYS ("<newId>:<base64>,<oldId>:<base64>"), keep the old ones listed, run this
+(or wait for the daily keys.rotate job), then drop the old keys. Runs the keys.rotate job, recorded
+in job_runs with trigger "cli"; exits 1 when a secret cannot be decrypted with any listed key.
+
+Options:
+  --json        Print the run as JSON
+  -h, --help    Show this help`;
+
+const HELP: Record<string, string> = { migrate: migrateHelp, jobs: jobsHelp, keys: keysHelp };
 
 const HELP_OPTION = { help: { type: "boolean", short: "h" } } as const;
 
@@ -75,6 +87,13 @@ export async function run(argv: string[], io: Io = stdio): Promise<number> {
         throw new UsageError(sub ? `unknown jobs command "${sub}"` : "missing jobs command (list or run)", {
           cause: "jobs",
         });
+      }
+      case "keys": {
+        const { values, positionals } = parse("keys", rest, { json: { type: "boolean" } });
+        if (values.help) return help(io, keysHelp);
+        if (positionals.length === 1 && positionals[0] === "rotate")
+          return await jobsRunCommand("keys.rotate", { json: !!values.json }, io);
+        throw new UsageError("usage: keys rotate", { cause: "keys" });
       }
       default:
         throw new UsageError(`unknown command "${command}"`);

@@ -57,13 +57,22 @@ describe("creating a personal access token", () => {
 
   test("the allow-list is `<area>:read|write` for every permission area, and nothing else", async () => {
     expect([...PAT_SCOPES] as string[]).toEqual(
-      ["audit", "data", "invitations", "members", "org", "own", "reports", "screenshots"].flatMap((a) => [
-        `${a}:read`,
-        `${a}:write`,
-      ]),
+      [
+        "activity",
+        "audit",
+        "data",
+        "invitations",
+        "members",
+        "org",
+        "own",
+        "projects",
+        "reports",
+        "screenshots",
+        "time",
+      ].flatMap((a) => [`${a}:read`, `${a}:write`]),
     );
     const m = await seedMember(t, "admin");
-    for (const scopes of [[], ["*"], ["ingest"], ["members:admin"], ["time:read"], "members:read"]) {
+    for (const scopes of [[], ["*"], ["ingest"], ["members:admin"], ["timesheets:read"], "members:read"]) {
       const res = await t.app.request("/api/v1/tokens", json({ name: "x", scopes }, m.auth));
       expect(res.status, JSON.stringify(scopes)).toBe(422);
       const problem = (await res.json()) as { errors: { path: string }[] };
