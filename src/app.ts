@@ -8,6 +8,7 @@ import { EventBus } from "./events/bus";
 import type { AppEnv, Services } from "./http/context";
 import { apiVersion, requireJsonBody } from "./http/middleware/api";
 import { compression } from "./http/middleware/compression";
+import { registerRateLimits } from "./http/middleware/limits";
 import { requestContext } from "./http/middleware/request-context";
 import { serverSpan } from "./http/middleware/telemetry";
 import { notFoundHandler } from "./http/not-found";
@@ -28,6 +29,8 @@ import { DOCS_CSP, registerDocs } from "./modules/docs/docs.handlers";
 import { registerJobs } from "./modules/jobs/jobs.handlers";
 import { keyJobs } from "./modules/keys/keys.jobs";
 import { registerOrgs } from "./modules/orgs/orgs.handlers";
+import { registerScreenshots } from "./modules/screenshots/screenshots.handlers";
+import { SCREENSHOT_BODY_LIMIT, SCREENSHOT_UPLOAD_PATH } from "./modules/screenshots/screenshots.service";
 import { registerSystem } from "./modules/system/system.handlers";
 import { registerTokens } from "./modules/tokens/tokens.handlers";
 import { registerTwoFactor } from "./modules/two-factor/two-factor.handlers";
@@ -65,6 +68,7 @@ export function createApp(platform: Platform): AppInstance {
     jwt: { secret: config.jwtSecret, issuer: config.jwtIssuer, audience: config.JWT_AUDIENCE },
     // A separate key from the JWT signing key, derived from the same secret by label.
     refreshKey: `${config.jwtSecret}\u0000refresh-successor`,
+    graceMs: config.REFRESH_REUSE_GRACE_SECONDS * 1000,
   });
   const audit = new AuditService({ db: platform.db, clock: platform.clock, logger: platform.logger });
   const secrets = new SecretBox(config.encryptionKeys);
@@ -128,21 +132,21 @@ export function createApp(platform: Platform): AppInstance {
   app.use("/api/v1/*", apiVersion());
   // On Workers, workerd and Cloudflare's edge compress responses; doing it here too would double-encode.
   if (platform.runtime !== "worker") app.use("*", compression(1024));
-  app.use(
-    "/api/v1/*",
+  const limitBody = (maxSize: number) =>
     bodyLimit({
-      maxSize: config.BODY_LIMIT_BYTES,
+      maxSize,
       onError: () => {
-        throw new AppError(
-          413,
-          "PAYLOAD_TOO_LARGE",
-          `The request body exceeds ${config.BODY_LIMIT_BYTES} bytes`,
-        );
+        throw new AppError(413, "PAYLOAD_TOO_LARGE", `The request body exceeds ${maxSize} bytes`);
       },
-    }),
-  );
-  app.use("/api/v1/*", requireJsonBody());
+    });
+  // Screenshot upload is the one multipart route, with its own 5 MiB limit; every other body is JSON.
+  const isUpload = (path: string) => path === SCREENSHOT_UPLOAD_PATH;
+  const jsonLimit = limitBody(config.BODY_LIMIT_BYTES);
+  const uploadLimit = limitBody(SCREENSHOT_BODY_LIMIT);
+  app.use("/api/v1/*", (c, next) => (isUpload(c.req.path) ? uploadLimit(c, next) : jsonLimit(c, next)));
+  app.use("/api/v1/*", requireJsonBody(isUpload));
   app.use("/api/v1/*", authenticate());
+  registerRateLimits(app, config);
   const conditional = etag();
   app.use("/api/v1/*", (c, next) => (c.req.method === "GET" ? conditional(c, next) : next()));
 
@@ -160,6 +164,7 @@ export function createApp(platform: Platform): AppInstance {
   registerOrgs(app);
   registerAccount(app);
   registerTokens(app);
+  registerScreenshots(app);
   registerAudit(app);
   registerDocs(app);
   if (config.NODE_ENV === "development") registerDevMail(app);

@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { invalidCidrs } from "../lib/ip";
 
 /**
  * The whole configuration, validated once at start-up. `parseConfig` never exits or throws for bad
@@ -51,6 +52,28 @@ function isKey32(b64: string): boolean {
 
 const url = z.url();
 
+/** A rate-limit rule `<max>/<window>`: `5/15m`, `100/1m`, `60/60s`; units s, m, h, d (bare = seconds). */
+const UNIT_MS: Record<string, number> = { s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 };
+const rateRule = z.string().transform((value, ctx) => {
+  const m = /^(\d{1,7})\s*\/\s*(\d{1,6})\s*([smhd]?)$/i.exec(value.trim());
+  const max = m ? Number(m[1]) : 0;
+  const window = m ? Number(m[2]) * UNIT_MS[(m[3] || "s").toLowerCase()]! : 0;
+  if (!m || max < 1 || window < 1000 || window > 7 * 86_400_000) {
+    ctx.addIssue({
+      code: "custom",
+      message: "must be <max>/<window>, e.g. 5/15m or 100/60s (max ≥ 1, window 1 s to 7 d)",
+    });
+    return z.NEVER;
+  }
+  return { max, window };
+});
+
+/** Comma list of IPv4/IPv6 CIDRs or addresses; every invalid entry is named. */
+const cidrList = csv.superRefine((list, ctx) => {
+  const bad = invalidCidrs(list);
+  if (bad.length) ctx.addIssue({ code: "custom", message: `not an IP address or CIDR: ${bad.join(", ")}` });
+});
+
 export const envSchema = z.object({
   NODE_ENV: z.enum(["development", "production", "test"]).default("development"),
   PORT: int(0, 65535).default(3000),
@@ -69,6 +92,11 @@ export const envSchema = z.object({
     .string()
     .regex(/^rediss?:\/\//, "must start with redis:// or rediss://")
     .optional(),
+  /** Prepended to every Redis key and channel, so deployments (or test runs) can share one Redis. */
+  REDIS_KEY_PREFIX: z
+    .string()
+    .regex(/^[\w:.-]{1,64}$/, "letters, digits and _ : . - only, at most 64")
+    .default("tt:"),
   JWT_SECRET: z.string().min(32, "must be at least 32 characters").optional(),
   JWT_ISSUER: z.string().min(1).optional(),
   JWT_AUDIENCE: z.string().min(1).default("teamtrack-api"),
@@ -81,6 +109,17 @@ export const envSchema = z.object({
   TRUST_PROXY: z
     .enum(["x-forwarded-for", "x-real-ip", "cf-connecting-ip", "true-client-ip", "fly-client-ip"])
     .optional(),
+  /** Proxies (CIDRs) skipped when walking X-Forwarded-For from the right; see lib/ip.ts. */
+  TRUSTED_PROXIES: cidrList.default([]),
+  /** Clients (CIDRs) exempt from the per-IP limits (login, register, forgot, verify-resend). */
+  RATE_LIMIT_ALLOWLIST: cidrList.default([]),
+  RATE_LIMIT_LOGIN: rateRule.prefault("5/15m"),
+  RATE_LIMIT_REGISTER: rateRule.prefault("5/1h"),
+  RATE_LIMIT_PASSWORD_FORGOT: rateRule.prefault("5/1h"),
+  RATE_LIMIT_VERIFY_RESEND: rateRule.prefault("5/1h"),
+  RATE_LIMIT_API: rateRule.prefault("100/1m"),
+  RATE_LIMIT_HEARTBEATS: rateRule.prefault("60/1m"),
+  RATE_LIMIT_SCREENSHOTS: rateRule.prefault("10/1m"),
   METRICS_TOKEN: z.string().min(16, "must be at least 16 characters").optional(),
   /** Instance operator credentials for /api/v1/admin/* (jobs) and detailed health. */
   OPERATOR_TOKEN: z.string().min(32, "must be at least 32 characters").optional(),
@@ -100,6 +139,8 @@ export const envSchema = z.object({
   LOCKOUT_WINDOW_SECONDS: int(1, 86_400).default(900),
   /** First lock; each further lock within a day doubles it (at most 24 h). */
   LOCKOUT_DURATION_SECONDS: int(1, 86_400).default(900),
+  /** A rotated refresh token presented again within this window gets the same successor (client races). */
+  REFRESH_REUSE_GRACE_SECONDS: int(0, 60).default(10),
   JOBS_ENABLED: bool.default(true),
   /** Instance name in logs, job runs and traces; default: generated per process. */
   INSTANCE_ID: z
@@ -181,6 +222,11 @@ export function parseConfig(raw: Record<string, string | undefined>): ConfigRepo
   }
   if (env.ENCRYPTION_KEY && env.ENCRYPTION_KEYS)
     warnings.push({ variable: "ENCRYPTION_KEY", message: "ignored because ENCRYPTION_KEYS is set" });
+  if (env.TRUSTED_PROXIES && env.TRUST_PROXY !== "x-forwarded-for")
+    warnings.push({
+      variable: "TRUSTED_PROXIES",
+      message: "has no effect unless TRUST_PROXY=x-forwarded-for",
+    });
   if (env.RESEND_BASE_URL && !env.RESEND_API_KEY)
     warnings.push({ variable: "RESEND_BASE_URL", message: "has no effect without RESEND_API_KEY" });
 

@@ -87,5 +87,17 @@ export const migrations: Migration[] = [
       "ALTER TABLE `memberships` ADD `status_changed_at` integer;",
       "ALTER TABLE `memberships` ADD `last_seen_at` integer;"
     ]
+  },
+  {
+    "tag": "0003_screenshots",
+    "createdAt": 1795319048480,
+    "hash": "2a8414c14263b67d7508756a663f4e56184e8c2e8e3ba8b9d02555e397f1e298",
+    "statements": [
+      "CREATE TABLE `screenshots` (\n\t`id` text PRIMARY KEY NOT NULL,\n\t`org_id` text NOT NULL,\n\t`member_id` text NOT NULL,\n\t`agent_id` text,\n\t`taken_at` integer NOT NULL,\n\t`app` text,\n\t`title` text,\n\t`size` integer NOT NULL,\n\t`width` integer NOT NULL,\n\t`height` integer NOT NULL,\n\t`sha256` text NOT NULL,\n\t`source_format` text NOT NULL,\n\t`source_size` integer NOT NULL,\n\t`source_sha256` text NOT NULL,\n\t`image_key` text NOT NULL,\n\t`medium_key` text NOT NULL,\n\t`small_key` text NOT NULL,\n\t`created_at` integer NOT NULL,\n\tFOREIGN KEY (`org_id`) REFERENCES `organizations`(`id`) ON UPDATE no action ON DELETE cascade,\n\tFOREIGN KEY (`member_id`) REFERENCES `memberships`(`id`) ON UPDATE no action ON DELETE cascade,\n\tFOREIGN KEY (`agent_id`) REFERENCES `api_tokens`(`id`) ON UPDATE no action ON DELETE set null\n);",
+      "CREATE INDEX `screenshots_org_taken_idx` ON `screenshots` (`org_id`,`taken_at`,`id`);",
+      "CREATE INDEX `screenshots_member_taken_idx` ON `screenshots` (`member_id`,`taken_at`,`id`);",
+      "CREATE INDEX `screenshots_agent_idx` ON `screenshots` (`agent_id`);",
+      "CREATE UNIQUE INDEX `screenshots_member_source_uq` ON `screenshots` (`member_id`,`source_sha256`,`taken_at`);"
+    ]
   }
 ];

@@ -10,6 +10,17 @@
 export interface DomainEvents {
   /** Emitted by `POST /admin/jobs/{id}/run`; lets operators see the event pipeline work end to end. */
   "job.triggered": { jobId: string; runId: string | null; trigger: "manual" | "cli" };
+  /** An agent uploaded a screenshot; it is stored with its thumbnails (times ISO 8601). */
+  "screenshot.created": {
+    screenshotId: string;
+    memberId: string;
+    takenAt: string;
+    width: number;
+    height: number;
+    size: number;
+  };
+  /** A screenshot and its images were deleted. */
+  "screenshot.deleted": { screenshotId: string; memberId: string };
 }
 
 export type EventType = keyof DomainEvents;

@@ -6,6 +6,8 @@ import type { DestinationStream } from "pino";
 import { FsBlobStore } from "../adapters/blob/fs";
 import { MemoryBlobStore } from "../adapters/blob/memory";
 import { openLibsql } from "../adapters/db/libsql";
+import { SharpImageProcessor } from "../adapters/images/sharp";
+import { FallbackRateLimiter } from "../adapters/kv/fallback";
 import { MemoryKvStore, MemoryPubSub, MemoryRateLimiter } from "../adapters/kv/memory";
 import { createRedis, RedisKvStore, RedisPubSub, RedisRateLimiter } from "../adapters/kv/redis";
 import { Argon2Hasher } from "../adapters/passwords/argon2";
@@ -15,6 +17,7 @@ import { migrations } from "../db/migrations.generated";
 import { randomBase62 } from "../lib/crypto";
 import type { BlobStore } from "../ports/blob";
 import { type Clock, systemClock } from "../ports/clock";
+import type { ImageProcessor } from "../ports/images";
 import type { PasswordHasher } from "../ports/passwords";
 import type { HealthCheck, Platform } from "../ports/platform";
 import { createLogger } from "./logger";
@@ -29,6 +32,8 @@ export interface BunPlatformOptions {
   logDestination?: DestinationStream;
   /** Blob store override; default: filesystem under DATA_DIR/blobs, memory for :memory: databases. */
   blobs?: BlobStore;
+  /** Image processor override; null disables screenshot uploads (as on Workers). */
+  images?: ImageProcessor | null;
   /** Apply pending migrations before returning (default: config.MIGRATE_ON_START). */
   migrate?: boolean;
   runtime?: "bun" | "memory";
@@ -78,9 +83,23 @@ export async function createBunPlatform(config: Config, opts: BunPlatformOptions
       logger.warn({ err: { message: (err as Error).message } }, "redis error");
     };
     const redis = createRedis(config.REDIS_URL, { onError });
-    kv = new RedisKvStore(redis);
-    rateLimiter = new RedisRateLimiter(redis, { clock });
-    pubsub = new RedisPubSub(redis, { onError });
+    const keyPrefix = config.REDIS_KEY_PREFIX;
+    kv = new RedisKvStore(redis, { keyPrefix });
+    // Limits keep answering through a Redis outage: local counters meanwhile, Redis again once it is back.
+    rateLimiter = new FallbackRateLimiter(
+      new RedisRateLimiter(redis, { clock, keyPrefix }),
+      new MemoryRateLimiter(clock),
+      {
+        available: () => !["reconnecting", "close", "end"].includes(redis.status),
+        onOutage: (err) =>
+          logger.warn(
+            { err: { message: (err as Error).message } },
+            "redis unavailable: rate limits fall back to this instance's memory",
+          ),
+        onRecovery: () => logger.info("redis is back: rate limits are shared again"),
+      },
+    );
+    pubsub = new RedisPubSub(redis, { onError, keyPrefix });
     healthChecks.push({ name: "redis", check: () => kv.ping() });
   } else {
     kv = new MemoryKvStore(clock);
@@ -111,6 +130,7 @@ export async function createBunPlatform(config: Config, opts: BunPlatformOptions
     mailer: createMailer(config, { db, clock, logger }),
     passwords: opts.passwords ?? new Argon2Hasher(),
     blobs,
+    images: opts.images === undefined ? new SharpImageProcessor() : opts.images,
     clock,
     logger,
     metrics,

@@ -165,6 +165,9 @@ async function buildPlatform(env: WorkerEnv): Promise<WorkerPlatform> {
     mailer: createMailer(config, { db, clock, logger }),
     passwords: new WasmArgon2Hasher(),
     blobs: env.BLOBS ? new R2BlobStore(env.BLOBS) : new MemoryBlobStore(),
+    // sharp is a native module and Workers have no image library: uploads answer 501, stored
+    // screenshots (in R2) can still be listed and viewed.
+    images: null,
     clock,
     logger,
     metrics,

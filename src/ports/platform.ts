@@ -4,6 +4,7 @@ import type { Config } from "../config/env";
 import type { Db, DbDialect } from "../db/client";
 import type { BlobStore } from "./blob";
 import type { Clock } from "./clock";
+import type { ImageProcessor } from "./images";
 import type { KvStore, PubSub, RateLimiter } from "./kv";
 import type { Mailer } from "./mail";
 import type { PasswordHasher } from "./passwords";
@@ -57,6 +58,8 @@ export interface Platform {
   mailer: Mailer;
   passwords: PasswordHasher;
   blobs: BlobStore;
+  /** Screenshot conversion (sharp on Bun); null where the runtime has none (Workers: uploads answer 501). */
+  images: ImageProcessor | null;
   clock: Clock;
   logger: Logger;
   metrics: Metrics;

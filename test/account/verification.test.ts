@@ -22,7 +22,8 @@ const HOUR = 3_600_000;
 
 let t: TestApp;
 beforeEach(async () => {
-  t = await createTestApp();
+  // The per-user resend throttle is tested here; the per-IP one (spec 2.5) in test/security/rate-limits.
+  t = await createTestApp({ RATE_LIMIT_VERIFY_RESEND: "1000/1h" });
 });
 afterEach(async () => {
   await t.close();

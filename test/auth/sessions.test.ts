@@ -24,7 +24,8 @@ async function listSessions(t: TestApp, auth: Record<string, string>) {
 describe("sessions", () => {
   let t: TestApp;
   beforeEach(async () => {
-    t = await createTestApp();
+    // The session-limit test logs in 11 times; the login rate limit has its own suite.
+    t = await createTestApp({ RATE_LIMIT_LOGIN: "1000/15m" });
     // An admin-only (admin, manager) route for the demotion test, mounted before the first request.
     t.app.get("/api/v1/__test/members-write", requirePermission("members:write"), (c) =>
       c.json({ ok: true }),

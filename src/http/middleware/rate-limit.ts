@@ -14,6 +14,8 @@ export interface RateLimitOptions extends RateLimitRule {
  * Limits through the platform's atomic `RateLimiter.consume` (shared via Redis when configured) and
  * answers with the IETF RateLimit fields (draft-ietf-httpapi-ratelimit-headers):
  * `RateLimit-Policy: "api";q=100;w=60` and `RateLimit: "api";r=99;t=42`; 429 adds `Retry-After`.
+ * Both fields are structured-field lists, so when several policies apply to one request (the
+ * per-IP one of a route and the per-user API one) each appends its own item.
  */
 export function rateLimit(opts: RateLimitOptions): MiddlewareHandler<AppEnv> {
   const policy = `"${opts.name}";q=${opts.max};w=${Math.ceil(opts.window / 1000)}`;
@@ -33,6 +35,6 @@ export function rateLimit(opts: RateLimitOptions): MiddlewareHandler<AppEnv> {
       });
     }
     await next();
-    for (const [k, v] of Object.entries(headers)) c.res.headers.set(k, v);
+    for (const [k, v] of Object.entries(headers)) c.res.headers.append(k, v);
   };
 }

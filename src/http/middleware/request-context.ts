@@ -1,5 +1,6 @@
 import type { MiddlewareHandler } from "hono";
 import { matchedRoutes } from "hono/route";
+import { CidrSet, resolveClientIp } from "../../lib/ip";
 import type { Platform } from "../../ports/platform";
 import type { AppEnv, Services } from "../context";
 
@@ -9,28 +10,14 @@ export function routeTemplate(c: Parameters<MiddlewareHandler<AppEnv>>[0]): stri
   return route && route.method !== "ALL" ? route.path : "unmatched";
 }
 
-function clientIp(c: Parameters<MiddlewareHandler<AppEnv>>[0], trustProxy?: string): string {
-  if (trustProxy) {
-    const raw = c.req.header(trustProxy);
-    if (raw) {
-      // X-Forwarded-For is appended to by each hop: the entry the trusted proxy added is the last one.
-      const parts = raw
-        .split(",")
-        .map((s) => s.trim())
-        .filter(Boolean);
-      const ip = trustProxy === "x-forwarded-for" ? parts[parts.length - 1] : parts[0];
-      if (ip) return ip;
-    }
-  }
-  return c.env?.ip ?? "unknown";
-}
-
 /**
  * Per-request context: platform and services in `c.var`, a child logger bound to the request id,
  * the client IP, a `defer` that survives the response, and one access-log line plus HTTP metrics
  * (labelled by route template) when the response is ready.
  */
 export function requestContext(platform: Platform, services: Services): MiddlewareHandler<AppEnv> {
+  const { TRUST_PROXY, TRUSTED_PROXIES } = platform.config;
+  const trustedProxies = new CidrSet(TRUSTED_PROXIES);
   return async (c, next) => {
     const started = performance.now();
     const requestId = c.get("requestId");
@@ -38,7 +25,16 @@ export function requestContext(platform: Platform, services: Services): Middlewa
     c.set("platform", platform);
     c.set("services", services);
     c.set("logger", logger);
-    c.set("clientIp", clientIp(c, platform.config.TRUST_PROXY));
+    // Socket address unless TRUST_PROXY names the header our proxy sets (lib/ip.ts resolveClientIp).
+    c.set(
+      "clientIp",
+      resolveClientIp({
+        socketIp: c.env?.ip,
+        header: TRUST_PROXY,
+        headerValue: TRUST_PROXY ? c.req.header(TRUST_PROXY) : undefined,
+        trustedProxies,
+      }),
+    );
     let waitUntil: ((p: Promise<unknown>) => void) | undefined;
     try {
       waitUntil = c.executionCtx.waitUntil.bind(c.executionCtx);

@@ -1,6 +1,5 @@
 import type { Context, MiddlewareHandler } from "hono";
 import type { AppEnv } from "../../http/context";
-import { rateLimit } from "../../http/middleware/rate-limit";
 import type { Router } from "../../http/openapi";
 import { AppError } from "../../lib/errors";
 import { auditContext } from "../audit/audit.service";
@@ -67,11 +66,7 @@ export function registerAccount(app: Router): void {
     return c.json({ accepted: true as const }, 202);
   });
 
-  // Spec 2.5: forgot-password 5 per hour per IP.
-  app.use(
-    forgotPasswordRoute.getRoutingPath(),
-    rateLimit({ name: "password-forgot", window: 3_600_000, max: 5, key: (c) => `ip:${c.get("clientIp")}` }),
-  );
+  // Spec 2.5: forgot-password is limited per IP with the other policies (http/middleware/limits.ts).
   app.openapi(forgotPasswordRoute, async (c) => {
     // Everything happens after the response: status, body and timing are the same for every address.
     c.get("defer")(requestPasswordReset(deps(c), c.req.valid("json").email, meta(c)));

@@ -17,13 +17,26 @@ export type LockoutConfig = Pick<
   "LOCKOUT_THRESHOLD" | "LOCKOUT_WINDOW_SECONDS" | "LOCKOUT_DURATION_SECONDS"
 >;
 
+/**
+ * The KvStore is Redis when scaled out. If Redis is unreachable, sign-in must keep working: the
+ * lockout fails open (no count, no lock) for the outage while the rate limiter, which falls back to
+ * per-instance memory, still bounds guessing. Used for the 2FA counters too.
+ */
+export async function tolerant<T>(work: () => Promise<T>, fallback: T): Promise<T> {
+  try {
+    return await work();
+  } catch {
+    return fallback;
+  }
+}
+
 const failsKey = (userId: string) => `lockout:fails:${userId}`;
 const untilKey = (userId: string) => `lockout:until:${userId}`;
 const levelKey = (userId: string) => `lockout:level:${userId}`;
 
 /** The lock's end, or null. Called for unknown emails too (with a dummy id) to keep timings equal. */
 export async function lockedUntil(kv: KvStore, userId: string): Promise<Date | null> {
-  const v = await kv.get(untilKey(userId));
+  const v = await tolerant(() => kv.get(untilKey(userId)), null);
   return v ? new Date(Number(v)) : null;
 }
 
@@ -34,6 +47,10 @@ export async function recordFailure(
   userId: string,
   now: Date,
 ): Promise<{ failures: number; until: Date } | null> {
+  return tolerant(() => countFailure(kv, config, userId, now), null);
+}
+
+async function countFailure(kv: KvStore, config: LockoutConfig, userId: string, now: Date) {
   const failures = await kv.increment(failsKey(userId), config.LOCKOUT_WINDOW_SECONDS * 1000);
   if (failures < config.LOCKOUT_THRESHOLD) return null;
   const level = await kv.increment(levelKey(userId), LEVEL_MEMORY_MS);
@@ -46,5 +63,5 @@ export async function recordFailure(
 
 /** A correct password outside a lock clears the failure count (the lock level decays on its own). */
 export async function clearFailures(kv: KvStore, userId: string): Promise<void> {
-  await kv.delete(failsKey(userId));
+  await tolerant(() => kv.delete(failsKey(userId)), false);
 }

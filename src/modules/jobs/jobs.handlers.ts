@@ -1,6 +1,5 @@
 import { z } from "@hono/zod-openapi";
 import { requirePrincipal } from "../../http/middleware/auth";
-import { rateLimit } from "../../http/middleware/rate-limit";
 import type { Router } from "../../http/openapi";
 import type { JobRun } from "../../jobs/runner";
 import { AppError } from "../../lib/errors";
@@ -27,10 +26,7 @@ const RunCursor = z.object({ s: z.number().int(), i: z.string().max(64) });
 
 export function registerJobs(app: Router): void {
   app.use("/api/v1/admin/*", requirePrincipal("operator"));
-  app.use(
-    "/api/v1/admin/*",
-    rateLimit({ name: "api", window: 60_000, max: 100, key: (c) => `principal:${c.get("principal")?.kind}` }),
-  );
+  // The "api" rate limit (per caller, here the operator token) is applied in http/middleware/limits.ts.
 
   app.openapi(listJobsRoute, async (c) => {
     const { jobs } = c.get("services");

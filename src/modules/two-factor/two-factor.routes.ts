@@ -73,12 +73,10 @@ export const setupRoute = createRoute({
             example:
               "otpauth://totp/TeamTrack:ada%40example.com?secret=JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP&issuer=TeamTrack",
           }),
-          qrCode: z
-            .string()
-            .openapi({
-              description: "data:image/svg+xml;base64,…",
-              example: "data:image/svg+xml;base64,PHN2Zy…",
-            }),
+          qrCode: z.string().openapi({
+            description: "data:image/svg+xml;base64,…",
+            example: "data:image/svg+xml;base64,PHN2Zy…",
+          }),
         })
         .openapi("TwoFactorSetup"),
       "Secret, URI and QR code",

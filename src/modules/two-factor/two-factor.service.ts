@@ -11,6 +11,7 @@ import { auditUser, throttleAttempts } from "../account/account.service";
 import { findUserForLogin } from "../auth/auth.accounts.repo";
 import type { AuthDeps, LoginResult, RequestMeta } from "../auth/auth.service";
 import { startSession } from "../auth/auth.service";
+import { tolerant } from "../auth/lockout";
 import { renderTwoFactorChanged, renderTwoFactorLocked } from "../mail/templates";
 import { matchTotp, newTotpSecret, otpauthUri, qrCodeDataUrl } from "./totp";
 import { CHALLENGE_MAX_ATTEMPTS } from "./two-factor.challenge";
@@ -169,7 +170,8 @@ async function checkSecondFactor(
 }
 
 async function lockRemaining(kv: KvStore, userId: string): Promise<number> {
-  const ttl = await kv.ttl(lockKey(userId));
+  // Redis down: no lock is seen (fails open); the 5-attempt limit per challenge still holds.
+  const ttl = await tolerant(() => kv.ttl(lockKey(userId)), null);
   return ttl === null ? 0 : Math.max(1, Math.ceil(ttl / 1000));
 }
 
@@ -197,15 +199,15 @@ export async function verifyChallenge(
   const method = await checkSecondFactor(deps, user.id, input.code);
   if (!method) {
     const attempts = await repo.countChallengeFailure(deps.db, challenge.id);
-    const failures = await deps.kv.increment(failsKey(user.id), LOCK_WINDOW_MS);
+    const failures = await tolerant(() => deps.kv.increment(failsKey(user.id), LOCK_WINDOW_MS), 0);
     await record(deps, user, meta, "auth.2fa_failed", {
       challengeAttempts: attempts,
       recentFailures: failures,
     });
     if (failures >= LOCK_AFTER_FAILURES) {
       const until = new Date(now.getTime() + LOCK_MS);
-      await deps.kv.set(lockKey(user.id), "1", LOCK_MS);
-      await deps.kv.delete(failsKey(user.id));
+      await tolerant(() => deps.kv.set(lockKey(user.id), "1", LOCK_MS), undefined);
+      await tolerant(() => deps.kv.delete(failsKey(user.id)), false);
       await record(deps, user, meta, "auth.2fa_locked", { failures, until: until.toISOString() });
       deps.defer(
         deps.mailer.send(
@@ -221,7 +223,7 @@ export async function verifyChallenge(
   }
   if (!(await repo.consumeChallenge(deps.db, challenge.id, now, CHALLENGE_MAX_ATTEMPTS)))
     throw invalidChallenge();
-  await deps.kv.delete(failsKey(user.id));
+  await tolerant(() => deps.kv.delete(failsKey(user.id)), false);
   const login = await findUserForLogin(deps.db, user.email);
   return startSession(deps, user, login?.orgId ?? null, meta, { mfa: method });
 }

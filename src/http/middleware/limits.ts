@@ -1,0 +1,128 @@
+import type { Context, MiddlewareHandler } from "hono";
+import type { Config } from "../../config/env";
+import { sha256Hex } from "../../lib/crypto";
+import { CidrSet, ipBucket } from "../../lib/ip";
+import type { RateLimitRule } from "../../ports/kv";
+import type { AppEnv, Principal } from "../context";
+import type { Router } from "../openapi";
+import { rateLimit } from "./rate-limit";
+
+/**
+ * Every rate-limit policy of SPEC 2.5, defined once and wired by path. Numbers come from the config
+ * (RATE_LIMIT_* variables; defaults are the spec's). Keys:
+ * - login: client IP + normalised email (hashed, so no address is stored in Redis);
+ * - register, password forgot, verify-resend: client IP;
+ * - api: the caller — user id for sessions, token id for personal access and agent tokens;
+ * - heartbeats, screenshots: the agent token.
+ * IPv6 clients are bucketed by /64 (lib/ip.ts ipBucket). Clients in RATE_LIMIT_ALLOWLIST skip the
+ * IP-keyed policies only; nobody skips the per-caller ones.
+ *
+ * Agents' ingest calls (heartbeats, screenshots) count only against their own per-agent policy, not
+ * against the API budget: a desktop agent's pulse alone would otherwise spend most of it. Every other
+ * call an agent token makes counts against "api" like any token's.
+ */
+
+export type PolicyName =
+  | "login"
+  | "register"
+  | "password-forgot"
+  | "verify-resend"
+  | "api"
+  | "heartbeats"
+  | "screenshots";
+
+export type RateLimitPolicies = Record<PolicyName, RateLimitRule>;
+
+/** The rules in force for this configuration. */
+export function rateLimitPolicies(config: Config): RateLimitPolicies {
+  return {
+    login: config.RATE_LIMIT_LOGIN,
+    register: config.RATE_LIMIT_REGISTER,
+    "password-forgot": config.RATE_LIMIT_PASSWORD_FORGOT,
+    "verify-resend": config.RATE_LIMIT_VERIFY_RESEND,
+    api: config.RATE_LIMIT_API,
+    heartbeats: config.RATE_LIMIT_HEARTBEATS,
+    screenshots: config.RATE_LIMIT_SCREENSHOTS,
+  };
+}
+
+type Key = (c: Context<AppEnv>) => string | null | Promise<string | null>;
+
+/** Routes limited per client IP (POST only). */
+const IP_ROUTES: Record<string, Exclude<PolicyName, "api" | "heartbeats" | "screenshots">> = {
+  "/api/v1/auth/login": "login",
+  "/api/v1/auth/register": "register",
+  "/api/v1/auth/password/forgot": "password-forgot",
+  "/api/v1/auth/email/resend": "verify-resend",
+};
+
+/** Agent ingest routes with their own per-agent policy instead of the API one (POST only). */
+export const INGEST_ROUTES: Record<string, "heartbeats" | "screenshots"> = {
+  "/api/v1/ingest/heartbeats": "heartbeats",
+  "/api/v1/ingest/screenshots": "screenshots",
+};
+
+/** The bucket of the caller: one per user (all their sessions), one per token. */
+export function callerKey(p: Principal | undefined): string | null {
+  if (!p) return null;
+  switch (p.kind) {
+    case "user":
+      return `user:${p.userId}`;
+    case "pat":
+    case "agent":
+      return `token:${p.tokenId}`;
+    default:
+      return p.kind; // the instance's operator and metrics tokens: one bucket each
+  }
+}
+
+/** Normalised as the login route does (EmailField: trimmed, lower case); "" when absent or unreadable. */
+async function loginEmail(c: Context<AppEnv>): Promise<string> {
+  try {
+    // Hono caches the body, so the route's validator reads it again after this.
+    const body = (await c.req.json()) as { email?: unknown } | null;
+    return typeof body?.email === "string" ? body.email.trim().toLowerCase() : "";
+  } catch {
+    return ""; // malformed JSON: the route answers 400; the attempt still counts for this IP
+  }
+}
+
+function onlyPost(mw: MiddlewareHandler<AppEnv>): MiddlewareHandler<AppEnv> {
+  return (c, next) => (c.req.method === "POST" ? mw(c, next) : next());
+}
+
+/**
+ * Registers every policy on the app. Call once, after authentication (the per-caller policies read
+ * `c.var.principal`) and before the routes, so a limited request never reaches validation or a handler.
+ */
+export function registerRateLimits(app: Router, config: Config): void {
+  const rules = rateLimitPolicies(config);
+  const allowList = new CidrSet(config.RATE_LIMIT_ALLOWLIST);
+  const limit = (name: PolicyName, key: Key) => rateLimit({ name, ...rules[name], key });
+
+  const ipKey: Key = (c) => {
+    const ip = c.get("clientIp");
+    return allowList.has(ip) ? null : `ip:${ipBucket(ip)}`;
+  };
+
+  for (const [path, name] of Object.entries(IP_ROUTES)) {
+    const key: Key =
+      name === "login"
+        ? async (c) => {
+            const ip = ipKey(c);
+            if (ip === null) return null;
+            const email = await loginEmail(c);
+            return `${ip}:email:${(await sha256Hex(email)).slice(0, 32)}`;
+          }
+        : ipKey;
+    app.use(path, onlyPost(limit(name, key)));
+  }
+
+  const api = limit("api", (c) => callerKey(c.get("principal")));
+  app.use("/api/v1/*", (c, next) =>
+    c.req.method === "POST" && Object.hasOwn(INGEST_ROUTES, c.req.path) ? next() : api(c, next),
+  );
+
+  for (const [path, name] of Object.entries(INGEST_ROUTES))
+    app.use(path, onlyPost(limit(name, (c) => callerKey(c.get("principal")))));
+}
