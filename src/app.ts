@@ -29,10 +29,14 @@ import { DOCS_CSP, registerDocs } from "./modules/docs/docs.handlers";
 import { registerJobs } from "./modules/jobs/jobs.handlers";
 import { keyJobs } from "./modules/keys/keys.jobs";
 import { registerOrgs } from "./modules/orgs/orgs.handlers";
+import { registerProjects } from "./modules/projects/projects.handlers";
+import { registerReports } from "./modules/reports/reports.handlers";
 import { registerScreenshots } from "./modules/screenshots/screenshots.handlers";
 import { SCREENSHOT_BODY_LIMIT, SCREENSHOT_UPLOAD_PATH } from "./modules/screenshots/screenshots.service";
 import { registerSystem } from "./modules/system/system.handlers";
+import { registerTime } from "./modules/time/time.handlers";
 import { registerTokens } from "./modules/tokens/tokens.handlers";
+import { registerTrackingSettings } from "./modules/tracking-settings/tracking-settings.handlers";
 import { registerTwoFactor } from "./modules/two-factor/two-factor.handlers";
 import type { Platform } from "./ports/platform";
 
@@ -164,6 +168,10 @@ export function createApp(platform: Platform): AppInstance {
   registerOrgs(app);
   registerAccount(app);
   registerTokens(app);
+  registerTrackingSettings(app);
+  registerProjects(app);
+  registerTime(app);
+  registerReports(app);
   registerScreenshots(app);
   registerAudit(app);
   registerDocs(app);

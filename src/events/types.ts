@@ -21,6 +21,36 @@ export interface DomainEvents {
   };
   /** A screenshot and its images were deleted. */
   "screenshot.deleted": { screenshotId: string; memberId: string };
+  /**
+   * Time tracking (src/modules/time). Times are ISO 8601 UTC; `memberId` is the membership id.
+   * A timer is a time entry with `endAt` null; starting one over a running timer (timer mode
+   * `stop_previous`) records `timer.stopped` for the old entry and `timer.started` in the same batch.
+   */
+  "timer.started": TimeEntryEventBase & { projectId: string | null };
+  "timer.stopped": TimeEntryEventBase & { endAt: string; durationSeconds: number };
+  "time_entry.created": TimeEntryEventBase & {
+    endAt: string | null;
+    projectId: string | null;
+    billable: boolean;
+  };
+  /** `previous` holds the times before the change, so day/week caches of both spans can be invalidated. */
+  "time_entry.updated": TimeEntryEventBase & {
+    endAt: string | null;
+    projectId: string | null;
+    billable: boolean;
+    changes: string[];
+    previous: { startAt: string; endAt: string | null };
+  };
+  /** Soft delete: the entry disappears from lists and reports. */
+  "time_entry.deleted": TimeEntryEventBase & { endAt: string | null };
+}
+
+/** What every time-tracking event carries. */
+export interface TimeEntryEventBase {
+  orgId: string;
+  memberId: string;
+  entryId: string;
+  startAt: string;
 }
 
 export type EventType = keyof DomainEvents;

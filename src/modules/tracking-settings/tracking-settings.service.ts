@@ -1,0 +1,114 @@
+import type { Db } from "../../db/client";
+import type { OVERLAP_POLICIES, TIMER_MODES } from "../../db/schema";
+import type { WeekStart } from "../../lib/time";
+import type { Clock } from "../../ports/clock";
+import type { AuditEntry, AuditService } from "../audit/audit.service";
+import { defaultSettings, findSettings, type SettingsValues, upsertSettings } from "./tracking-settings.repo";
+
+export const PRIVACY_FIELDS = ["title", "url", "app"] as const;
+export const PRIVACY_ACTIONS = ["drop", "redact"] as const;
+export const MAX_PATTERN_LENGTH = 200;
+export const MAX_PRIVACY_RULES = 50;
+
+/**
+ * One privacy rule, applied at heartbeat ingest: when `pattern` (a JavaScript regular expression,
+ * compiled without flags) matches `field`, the heartbeat is dropped or the field is redacted.
+ */
+export interface PrivacyRule {
+  field: (typeof PRIVACY_FIELDS)[number];
+  pattern: string;
+  action: (typeof PRIVACY_ACTIONS)[number];
+}
+
+export interface TrackingSettings {
+  timezone: string;
+  weekStart: WeekStart;
+  timerMode: (typeof TIMER_MODES)[number];
+  overlapPolicy: (typeof OVERLAP_POLICIES)[number];
+  idleThresholdSeconds: number;
+  pulsetimeSeconds: number;
+  staleTimerSeconds: number;
+  idleAlertSeconds: number;
+  privacyRules: PrivacyRule[];
+  /** Null while the organization runs on defaults (no row yet). */
+  updatedAt: Date | null;
+}
+
+/**
+ * Why a pattern is refused, or null when it is acceptable. Patterns run against every heartbeat
+ * of the organization, so besides compiling they must not invite catastrophic backtracking: a
+ * quantified group that itself ends in a quantifier (`(a+)+`, `(\w*)*`, `(x{2,})+`) is refused.
+ */
+export function patternProblem(pattern: string): string | null {
+  try {
+    new RegExp(pattern);
+  } catch {
+    return "is not a valid regular expression";
+  }
+  if (/[+*}]\)[+*{]/.test(pattern) || /[+*}]\)\?[+*{]/.test(pattern))
+    return "nests quantifiers (catastrophic backtracking risk)";
+  return null;
+}
+
+function parseRules(json: string): PrivacyRule[] {
+  try {
+    const parsed = JSON.parse(json) as unknown;
+    return Array.isArray(parsed) ? (parsed as PrivacyRule[]) : [];
+  } catch {
+    return [];
+  }
+}
+
+function present(v: SettingsValues, updatedAt: Date | null): TrackingSettings {
+  return {
+    timezone: v.timezone,
+    weekStart: v.weekStart,
+    timerMode: v.timerMode,
+    overlapPolicy: v.overlapPolicy,
+    idleThresholdSeconds: v.idleThresholdSeconds,
+    pulsetimeSeconds: v.pulsetimeSeconds,
+    staleTimerSeconds: v.staleTimerSeconds,
+    idleAlertSeconds: v.idleAlertSeconds,
+    privacyRules: parseRules(v.privacyRules),
+    updatedAt,
+  };
+}
+
+/** The organization's tracking settings; every default when it never saved any. */
+export async function readSettings(db: Db, orgId: string): Promise<TrackingSettings> {
+  const row = await findSettings(db, orgId);
+  return row ? present(row, row.updatedAt) : present(defaultSettings(), null);
+}
+
+export type SettingsPatch = Partial<Omit<TrackingSettings, "updatedAt">>;
+
+/** Applies a partial update (upsert) and audits what changed as `settings.tracking_updated`. */
+export async function updateSettings(
+  deps: { db: Db; clock: Clock; audit: AuditService },
+  orgId: string,
+  patch: SettingsPatch,
+  actor: Pick<AuditEntry, "actorType" | "actorId" | "ip" | "userAgent" | "requestId">,
+): Promise<TrackingSettings> {
+  const before = await readSettings(deps.db, orgId);
+  const changes: Record<string, { from: unknown; to: unknown }> = {};
+  for (const [key, to] of Object.entries(patch) as [keyof SettingsPatch, unknown][]) {
+    const from = before[key];
+    if (to !== undefined && JSON.stringify(from) !== JSON.stringify(to)) changes[key] = { from, to };
+  }
+  if (Object.keys(changes).length === 0) return before;
+  const { privacyRules, ...rest } = patch;
+  const values: Partial<SettingsValues> = {
+    ...rest,
+    ...(privacyRules ? { privacyRules: JSON.stringify(privacyRules) } : {}),
+  };
+  const row = await upsertSettings(deps.db, orgId, values, deps.clock.now());
+  await deps.audit.record({
+    ...actor,
+    orgId,
+    action: "settings.tracking_updated",
+    targetType: "organization",
+    targetId: orgId,
+    metadata: { changes },
+  });
+  return present(row, row.updatedAt);
+}
