@@ -19,6 +19,8 @@ import { JobRunner } from "./jobs/runner";
 import { AppError } from "./lib/errors";
 import { SecretBox } from "./lib/secret-box";
 import { registerAccount } from "./modules/account/account.handlers";
+import { registerActivity } from "./modules/activity/activity.handlers";
+import { activityJobs } from "./modules/activity/activity.jobs";
 import { registerAudit } from "./modules/audit/audit.handlers";
 import { AuditService } from "./modules/audit/audit.service";
 import { registerAuth } from "./modules/auth/auth.handlers";
@@ -28,6 +30,7 @@ import { registerDevMail } from "./modules/dev/dev.handlers";
 import { DOCS_CSP, registerDocs } from "./modules/docs/docs.handlers";
 import { registerJobs } from "./modules/jobs/jobs.handlers";
 import { keyJobs } from "./modules/keys/keys.jobs";
+import { registerMembers } from "./modules/members/members.handlers";
 import { registerOrgs } from "./modules/orgs/orgs.handlers";
 import { registerProjects } from "./modules/projects/projects.handlers";
 import { registerReports } from "./modules/reports/reports.handlers";
@@ -65,7 +68,7 @@ export function createApp(platform: Platform): AppInstance {
     defer: (p) => platform.defer(p),
   });
   const jobs = new JobRunner(platform, events);
-  jobs.register(...coreJobs, ...keyJobs);
+  jobs.register(...coreJobs, ...keyJobs, ...activityJobs);
   const sessions = new SessionService({
     db: platform.db,
     clock: platform.clock,
@@ -171,6 +174,8 @@ export function createApp(platform: Platform): AppInstance {
   registerTrackingSettings(app);
   registerProjects(app);
   registerTime(app);
+  registerActivity(app);
+  registerMembers(app, { events, kv: platform.kv });
   registerReports(app);
   registerScreenshots(app);
   registerAudit(app);

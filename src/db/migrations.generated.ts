@@ -99,5 +99,22 @@ export const migrations: Migration[] = [
       "CREATE INDEX `screenshots_agent_idx` ON `screenshots` (`agent_id`);",
       "CREATE UNIQUE INDEX `screenshots_member_source_uq` ON `screenshots` (`member_id`,`source_sha256`,`taken_at`);"
     ]
+  },
+  {
+    "tag": "0004_activity",
+    "createdAt": 1795321358982,
+    "hash": "33823782ddff36c41777e508cfddae509da618e7121407e7be73922caf8e1156",
+    "statements": [
+      "CREATE TABLE `activity_hours` (\n\t`member_id` text NOT NULL,\n\t`hour` integer NOT NULL,\n\t`org_id` text NOT NULL,\n\t`active_ms` integer NOT NULL,\n\t`idle_ms` integer NOT NULL,\n\tPRIMARY KEY(`member_id`, `hour`),\n\tFOREIGN KEY (`member_id`) REFERENCES `memberships`(`id`) ON UPDATE no action ON DELETE cascade\n);",
+      "CREATE INDEX `activity_hours_member_hour_cover_idx` ON `activity_hours` (`member_id`,`hour`,`active_ms`,`idle_ms`);",
+      "CREATE TABLE `activity_spans` (\n\t`id` integer PRIMARY KEY NOT NULL,\n\t`org_id` text NOT NULL,\n\t`member_id` text NOT NULL,\n\t`start_at` integer NOT NULL,\n\t`end_at` integer NOT NULL,\n\t`span_start` integer NOT NULL,\n\t`max_end` integer NOT NULL,\n\t`last_time` integer NOT NULL,\n\t`last_client_id` text NOT NULL,\n\t`app` text NOT NULL,\n\t`title` text,\n\t`url` text,\n\t`domain` text,\n\t`idle` integer NOT NULL,\n\t`heartbeats` integer NOT NULL,\n\tFOREIGN KEY (`member_id`) REFERENCES `memberships`(`id`) ON UPDATE no action ON DELETE cascade\n);",
+      "CREATE INDEX `activity_spans_member_start_idx` ON `activity_spans` (`member_id`,`start_at`);",
+      "CREATE INDEX `activity_spans_member_last_idx` ON `activity_spans` (`member_id`,`last_time`,`last_client_id`);",
+      "CREATE TABLE `heartbeats` (\n\t`id` integer PRIMARY KEY NOT NULL,\n\t`org_id` text NOT NULL,\n\t`member_id` text NOT NULL,\n\t`client_id` text NOT NULL,\n\t`time` integer NOT NULL,\n\t`duration_ms` integer NOT NULL,\n\t`app` text NOT NULL,\n\t`title` text,\n\t`url` text,\n\t`domain` text,\n\t`idle` integer NOT NULL,\n\t`keyboard` integer,\n\t`mouse` integer,\n\t`received_at` integer NOT NULL,\n\tFOREIGN KEY (`member_id`) REFERENCES `memberships`(`id`) ON UPDATE no action ON DELETE cascade\n);",
+      "CREATE UNIQUE INDEX `heartbeats_member_client_uq` ON `heartbeats` (`member_id`,`client_id`);",
+      "CREATE INDEX `heartbeats_member_time_idx` ON `heartbeats` (`member_id`,`time`,`client_id`);",
+      "CREATE TABLE `member_presence` (\n\t`member_id` text PRIMARY KEY NOT NULL,\n\t`org_id` text NOT NULL,\n\t`last_activity_at` integer NOT NULL,\n\t`last_input_at` integer,\n\t`latest_time` integer NOT NULL,\n\t`latest_idle` integer NOT NULL,\n\t`version` integer DEFAULT 0 NOT NULL,\n\t`online` integer DEFAULT false NOT NULL,\n\t`updated_at` integer NOT NULL,\n\tFOREIGN KEY (`member_id`) REFERENCES `memberships`(`id`) ON UPDATE no action ON DELETE cascade\n);",
+      "CREATE INDEX `member_presence_online_idx` ON `member_presence` (`updated_at`) WHERE \"member_presence\".\"online\" = 1;"
+    ]
   }
 ];

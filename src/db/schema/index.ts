@@ -1,3 +1,4 @@
+export * from "./activity";
 export * from "./identity";
 export * from "./ops";
 export * from "./screenshots";

@@ -1,0 +1,368 @@
+import { type SQL, sql } from "drizzle-orm";
+import type { BatchItem } from "drizzle-orm/batch";
+import type { Db } from "../../db/client";
+import type { Presence } from "../../db/schema";
+import { abortIf, isGuardFailure } from "../time/time.db";
+import { buildPieces, type Carry, compareKeys, hourDeltas, type Piece, type SpanHeartbeat } from "./spans";
+
+export { PIECE_MS } from "./spans";
+
+/*
+ * Ingest is at most two round trips: a read batch (one snapshot: member, settings, the last span
+ * before the batch, the stored heartbeats after it and the pieces to replace), the rebuild in code
+ * (spans.ts), and one write batch guarded by what the plan was made from (presence version, status,
+ * settings), so a concurrent ingest of the same member makes this one retry rather than interleave.
+ * In-order batches usually skip the read (ingest.tail.ts). Rows travel as one JSON parameter each
+ * (json_each): every statement stays small and cheap to prepare, and within D1's 100 bound parameters.
+ */
+
+/** A heartbeat as stored: after privacy rules, times in ms. */
+export interface StoredHeartbeat extends SpanHeartbeat {
+  keyboard: number | null;
+  mouse: number | null;
+}
+
+export interface IngestKey {
+  orgId: string;
+  /** The agent's member by membership id, or by user (agent tokens carry the user). */
+  member: { id: string } | { userId: string };
+  /** Key of the earliest heartbeat of the batch: the rebuild starts at the last span before it. */
+  first: { time: number; clientId: string };
+  clientIds: string[];
+}
+
+export interface IngestState {
+  member: {
+    id: string;
+    status: Presence;
+    version: number | null;
+    pulsetimeSeconds: number | null;
+    idleThresholdSeconds: number | null;
+    privacyRules: string | null;
+    /** Of the org_settings row (null: defaults); the write is guarded on it, rules included. */
+    settingsUpdatedAt: number | null;
+  } | null;
+  known: Set<string>;
+  carry: Carry | null;
+  after: SpanHeartbeat[];
+  replaced: { startAt: number; endAt: number; idle: boolean }[];
+}
+
+const memberOf = (k: IngestKey) =>
+  "id" in k.member
+    ? sql`${k.member.id}`
+    : sql`(SELECT id FROM memberships WHERE org_id = ${k.orgId} AND user_id = ${k.member.userId})`;
+
+/** The member's last span before `first` (its pieces share the key; any one will do). */
+function carryWhere(k: IngestKey): SQL {
+  return sql`member_id = ${memberOf(k)} AND (last_time, last_client_id) < (${k.first.time}, ${k.first.clientId})`;
+}
+
+/** The carry's key, or (-1, '') when there is none (rebuild everything of the member). */
+function carryKey(k: IngestKey): { t: SQL; c: SQL } {
+  const pick = (col: string, fallback: SQL) =>
+    sql`COALESCE((SELECT ${sql.raw(col)} FROM activity_spans WHERE ${carryWhere(k)}
+      ORDER BY last_time DESC, last_client_id DESC LIMIT 1), ${fallback})`;
+  return { t: pick("last_time", sql`-1`), c: pick("last_client_id", sql`''`) };
+}
+
+export function readStateSql(k: IngestKey) {
+  const ck = carryKey(k);
+  return {
+    member: sql`SELECT m.id, m.status, p.version, s.pulsetime_seconds AS pulsetimeSeconds,
+        s.idle_threshold_seconds AS idleThresholdSeconds, s.privacy_rules AS privacyRules,
+        s.updated_at AS settingsUpdatedAt
+      FROM memberships m
+      LEFT JOIN org_settings s ON s.org_id = m.org_id
+      LEFT JOIN member_presence p ON p.member_id = m.id
+      WHERE m.org_id = ${k.orgId} AND m.id = ${memberOf(k)}`,
+    known: sql`SELECT client_id AS clientId FROM heartbeats
+      WHERE member_id = ${memberOf(k)} AND client_id IN (SELECT value FROM json_each(${JSON.stringify(k.clientIds)}))`,
+    carry: sql`SELECT span_start AS spanStart, max_end AS maxEnd, last_time AS lastTime,
+        last_client_id AS lastClientId, app, title, url, domain, idle, heartbeats
+      FROM activity_spans WHERE ${carryWhere(k)}
+      ORDER BY last_time DESC, last_client_id DESC LIMIT 1`,
+    after: sql`SELECT client_id AS clientId, time, duration_ms AS durationMs, app, title, url, domain, idle
+      FROM heartbeats
+      WHERE member_id = ${memberOf(k)} AND (time, client_id) > (${ck.t}, ${ck.c})
+      ORDER BY time, client_id`,
+    replaced: sql`SELECT start_at AS startAt, end_at AS endAt, idle FROM activity_spans
+      WHERE member_id = ${memberOf(k)} AND (last_time, last_client_id) >= (${ck.t}, ${ck.c})`,
+  };
+}
+
+/** One read batch: what the rebuild needs, from one snapshot. */
+export async function readIngestState(db: Db, k: IngestKey): Promise<IngestState> {
+  const q = readStateSql(k);
+  const [member, known, carry, after, replaced] = (await db.batch([
+    db.all(q.member),
+    db.all(q.known),
+    db.all(q.carry),
+    db.all(q.after),
+    db.all(q.replaced),
+  ])) as [
+    IngestState["member"][],
+    { clientId: string }[],
+    (Omit<Carry, "idle"> & { idle: number })[],
+    (Omit<SpanHeartbeat, "idle"> & { idle: number })[],
+    { startAt: number; endAt: number; idle: number }[],
+  ];
+  const c = carry[0];
+  return {
+    member: member[0] ?? null,
+    known: new Set(known.map((r) => r.clientId)),
+    carry: c ? { ...c, idle: !!c.idle } : null,
+    after: after.map((h) => ({ ...h, idle: !!h.idle })),
+    replaced: replaced.map((p) => ({ ...p, idle: !!p.idle })),
+  };
+}
+
+export interface IngestWrite {
+  orgId: string;
+  memberId: string;
+  now: number;
+  idleThresholdMs: number;
+  /**
+   * What the plan was made from; the write aborts (guard failure) if any of it moved: the member's
+   * presence version and status, and the organization's settings (privacy rules, pulsetime).
+   */
+  expect: { version: number | null; status: Presence; settingsUpdatedAt: number | null };
+  /** When set, abort unless exactly this many heartbeats were inserted (none was stored already). */
+  expectInserted?: number;
+  /** New heartbeats only. */
+  heartbeats: StoredHeartbeat[];
+  /** Replace the pieces from this key on (null: none to replace) with `pieces`. */
+  rebuildFrom: { time: number; clientId: string } | "all" | null;
+  pieces: Piece[];
+  deltas: [hour: number, activeMs: number, idleMs: number][];
+  presence: { lastActivityAt: number; lastInputAt: number | null; latestTime: number; latestIdle: boolean };
+}
+
+const json = (v: unknown) => JSON.stringify(v);
+const col = (i: number) => sql.raw(`json_extract(value, '$[${i}]')`);
+
+export function writeSql(db: Db, w: IngestWrite): BatchItem<"sqlite">[] {
+  const items: BatchItem<"sqlite">[] = [
+    abortIf(
+      db,
+      sql`(SELECT version FROM member_presence WHERE member_id = ${w.memberId}) IS NOT ${w.expect.version}
+        OR (SELECT status FROM memberships WHERE id = ${w.memberId}) IS NOT ${w.expect.status}
+        OR (SELECT updated_at FROM org_settings WHERE org_id = ${w.orgId}) IS NOT ${w.expect.settingsUpdatedAt}`,
+    ),
+  ];
+  if (w.heartbeats.length) {
+    const rows = w.heartbeats.map((h) => [
+      h.clientId,
+      h.time,
+      h.durationMs,
+      h.app,
+      h.title,
+      h.url,
+      h.domain,
+      h.idle ? 1 : 0,
+      h.keyboard,
+      h.mouse,
+    ]);
+    items.push(
+      db.run(sql`INSERT INTO heartbeats (org_id, member_id, client_id, time, duration_ms, app, title, url, domain,
+          idle, keyboard, mouse, received_at)
+        SELECT ${w.orgId}, ${w.memberId}, ${col(0)}, ${col(1)}, ${col(2)}, ${col(3)}, ${col(4)}, ${col(5)},
+          ${col(6)}, ${col(7)}, ${col(8)}, ${col(9)}, ${w.now}
+        FROM json_each(${json(rows)}) WHERE true
+        ON CONFLICT (member_id, client_id) DO NOTHING`),
+    );
+    if (w.expectInserted !== undefined) items.push(abortIf(db, sql`changes() <> ${w.expectInserted}`));
+  }
+  if (w.rebuildFrom) {
+    const from =
+      w.rebuildFrom === "all"
+        ? sql``
+        : sql`AND (last_time, last_client_id) >= (${w.rebuildFrom.time}, ${w.rebuildFrom.clientId})`;
+    items.push(db.run(sql`DELETE FROM activity_spans WHERE member_id = ${w.memberId} ${from}`));
+  }
+  if (w.pieces.length) {
+    const rows = w.pieces.map((p) => [
+      p.startAt,
+      p.endAt,
+      p.spanStart,
+      p.maxEnd,
+      p.lastTime,
+      p.lastClientId,
+      p.app,
+      p.title,
+      p.url,
+      p.domain,
+      p.idle ? 1 : 0,
+      p.heartbeats,
+    ]);
+    items.push(
+      db.run(sql`INSERT INTO activity_spans (org_id, member_id, start_at, end_at, span_start, max_end, last_time,
+          last_client_id, app, title, url, domain, idle, heartbeats)
+        SELECT ${w.orgId}, ${w.memberId}, ${col(0)}, ${col(1)}, ${col(2)}, ${col(3)}, ${col(4)}, ${col(5)},
+          ${col(6)}, ${col(7)}, ${col(8)}, ${col(9)}, ${col(10)}, ${col(11)}
+        FROM json_each(${json(rows)}) WHERE true`),
+    );
+  }
+  if (w.deltas.length)
+    items.push(
+      db.run(sql`INSERT INTO activity_hours (member_id, hour, org_id, active_ms, idle_ms)
+        SELECT ${w.memberId}, ${col(0)}, ${w.orgId}, ${col(1)}, ${col(2)} FROM json_each(${json(w.deltas)}) WHERE true
+        ON CONFLICT (member_id, hour) DO UPDATE SET
+          active_ms = active_ms + excluded.active_ms, idle_ms = idle_ms + excluded.idle_ms`),
+    );
+  const p = w.presence;
+  items.push(
+    db.run(sql`INSERT INTO member_presence (member_id, org_id, last_activity_at, last_input_at, latest_time,
+        latest_idle, version, online, updated_at)
+      VALUES (${w.memberId}, ${w.orgId}, ${p.lastActivityAt}, ${p.lastInputAt}, ${p.latestTime}, ${p.latestIdle ? 1 : 0},
+        1, 1, ${w.now})
+      ON CONFLICT (member_id) DO UPDATE SET
+        last_activity_at = MAX(last_activity_at, excluded.last_activity_at),
+        last_input_at = CASE WHEN excluded.last_input_at IS NULL THEN last_input_at
+          WHEN last_input_at IS NULL THEN excluded.last_input_at
+          ELSE MAX(last_input_at, excluded.last_input_at) END,
+        latest_idle = CASE WHEN excluded.latest_time >= latest_time THEN excluded.latest_idle ELSE latest_idle END,
+        latest_time = MAX(latest_time, excluded.latest_time),
+        version = version + 1,
+        online = 1,
+        updated_at = excluded.updated_at`),
+    // Last seen is receipt time; status follows the presence row just written.
+    db.all(sql`UPDATE memberships SET
+        last_seen_at = ${w.now},
+        status = s.next,
+        status_changed_at = CASE WHEN memberships.status <> s.next THEN ${w.now} ELSE status_changed_at END
+      FROM (
+        SELECT CASE WHEN p.latest_idle OR p.last_input_at IS NULL
+          OR ${w.now} - p.last_input_at >= ${w.idleThresholdMs} THEN 'idle' ELSE 'active' END AS next
+        FROM member_presence p WHERE p.member_id = ${w.memberId}
+      ) AS s
+      WHERE memberships.id = ${w.memberId} AND memberships.org_id = ${w.orgId}
+      RETURNING memberships.status AS status`),
+  );
+  return items;
+}
+
+/** The write batch; returns the member's status after it. Throws a guard failure when the state moved. */
+export async function commitIngest(db: Db, w: IngestWrite): Promise<Presence | null> {
+  const items = writeSql(db, w);
+  const out = await db.batch(items as [BatchItem<"sqlite">, ...BatchItem<"sqlite">[]]);
+  const rows = out[out.length - 1] as { status: Presence }[];
+  return rows[0]?.status ?? null;
+}
+
+/** Whether a heartbeat shows input: not idle, and some keyboard or mouse events when it counts them. */
+export function showsInput(h: StoredHeartbeat): boolean {
+  if (h.idle) return false;
+  if (h.keyboard == null && h.mouse == null) return true;
+  return (h.keyboard ?? 0) + (h.mouse ?? 0) > 0;
+}
+
+/** Presence facts of new heartbeats (times capped at the server's clock). */
+function presenceOf(rows: StoredHeartbeat[], now: number): IngestWrite["presence"] {
+  let lastActivityAt = 0;
+  let lastInputAt: number | null = null;
+  let latest = rows[0] as StoredHeartbeat;
+  for (const h of rows) {
+    const end = Math.min(h.time + h.durationMs, now);
+    lastActivityAt = Math.max(lastActivityAt, end);
+    if (showsInput(h)) lastInputAt = Math.max(lastInputAt ?? 0, end);
+    if (compareKeys(h, latest) > 0) latest = h;
+  }
+  return { lastActivityAt, lastInputAt, latestTime: Math.min(latest.time, now), latestIdle: latest.idle };
+}
+
+/**
+ * The write for new heartbeats `rows` (not stored yet, distinct) on top of the state read: the
+ * stored heartbeats after the carry plus the new ones, merged in key order, replace the pieces from
+ * the carry on; the hourly rollup moves by the difference.
+ */
+export function planIngest(
+  state: IngestState,
+  rows: StoredHeartbeat[],
+  a: {
+    orgId: string;
+    memberId: string;
+    now: number;
+    pulsetimeMs: number;
+    idleThresholdMs: number;
+    status: Presence;
+  },
+): IngestWrite {
+  const stream = [...state.after, ...rows].sort(compareKeys);
+  const pieces = buildPieces(state.carry, stream, a.pulsetimeMs);
+  return {
+    orgId: a.orgId,
+    memberId: a.memberId,
+    now: a.now,
+    idleThresholdMs: a.idleThresholdMs,
+    expect: {
+      version: state.member?.version ?? null,
+      status: a.status,
+      settingsUpdatedAt: state.member?.settingsUpdatedAt ?? null,
+    },
+    heartbeats: rows,
+    rebuildFrom: state.carry ? { time: state.carry.lastTime, clientId: state.carry.lastClientId } : "all",
+    pieces,
+    deltas: hourDeltas(state.replaced, pieces),
+    presence: presenceOf(rows, a.now),
+  };
+}
+
+/** Key order of heartbeats, and the earliest key of a batch. */
+export function firstKey(rows: { time: number; clientId: string }[]): { time: number; clientId: string } {
+  let min = rows[0] as { time: number; clientId: string };
+  for (const r of rows) if (compareKeys(r, min) < 0) min = r;
+  return { time: min.time, clientId: min.clientId };
+}
+
+/** Attempts when concurrent ingests of the same member keep moving its state. */
+export const INGEST_ATTEMPTS = 5;
+
+/**
+ * Stores already-prepared heartbeats of one member (privacy rules applied, times in ms) with the
+ * same span rebuild, rollup and presence as the ingest route, retrying on concurrent changes. For
+ * bulk loaders (`teamtrack seed`) and tests; the route adds validation, privacy rules and events.
+ */
+export async function writeIngest(
+  db: Db,
+  w: {
+    orgId: string;
+    memberId: string;
+    now: number;
+    pulsetimeMs: number;
+    idleThresholdMs: number;
+    heartbeats: StoredHeartbeat[];
+    /** Ignored; spans are no longer tagged by write (kept so older callers compile). */
+    build?: number;
+  },
+): Promise<{ inserted: number; status: Presence | null }> {
+  if (w.heartbeats.length === 0) return { inserted: 0, status: null };
+  const key: IngestKey = {
+    orgId: w.orgId,
+    member: { id: w.memberId },
+    first: firstKey(w.heartbeats),
+    clientIds: [...new Set(w.heartbeats.map((h) => h.clientId))],
+  };
+  for (let attempt = 0; attempt < INGEST_ATTEMPTS; attempt++) {
+    const state = await readIngestState(db, key);
+    if (!state.member) throw new Error(`no member ${w.memberId} in ${w.orgId}`);
+    const seen = new Set(state.known);
+    const rows = w.heartbeats.filter((h) => !seen.has(h.clientId) && seen.add(h.clientId));
+    if (rows.length === 0) return { inserted: 0, status: state.member.status };
+    const plan = planIngest(state, rows, { ...w, status: state.member.status });
+    try {
+      return { inserted: rows.length, status: await commitIngest(db, plan) };
+    } catch (err) {
+      if (!isGuardFailure(err)) throw err;
+    }
+  }
+  throw new Error("concurrent ingests kept conflicting");
+}
+
+/** The agent's member and what ingest needs of the organization's settings. */
+export async function findIngestContext(db: Db, orgId: string, userId: string) {
+  const [row] = await db.all<NonNullable<IngestState["member"]>>(
+    readStateSql({ orgId, member: { userId }, first: { time: 0, clientId: "" }, clientIds: [] }).member,
+  );
+  return row ?? null;
+}

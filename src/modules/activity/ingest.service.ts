@@ -1,0 +1,195 @@
+import type { Db } from "../../db/client";
+import type { Presence } from "../../db/schema";
+import type { EventBus } from "../../events/bus";
+import { AppError, type FieldError } from "../../lib/errors";
+import type { Clock } from "../../ports/clock";
+import type { Logger } from "../../ports/platform";
+import "./activity.events";
+import { isGuardFailure } from "../time/time.db";
+import { MAX_CLOCK_SKEW_MS } from "./activity.routes";
+import {
+  commitIngest,
+  firstKey,
+  INGEST_ATTEMPTS,
+  type IngestState,
+  planIngest,
+  readIngestState,
+  type StoredHeartbeat,
+} from "./ingest.repo";
+import { ingestTails } from "./ingest.tail";
+import { applyPrivacy, compileRules, domainOf } from "./privacy";
+
+export interface IngestDeps {
+  db: Db;
+  clock: Clock;
+  events: EventBus;
+  logger: Logger;
+}
+
+export interface HeartbeatInput {
+  id: string;
+  time: string;
+  duration: number;
+  app: string;
+  title?: string | null;
+  url?: string | null;
+  idle: boolean;
+  keyboard?: number | null;
+  mouse?: number | null;
+}
+
+export interface IngestOutcome {
+  orgId: string;
+  memberId: string;
+  accepted: number;
+  duplicates: number;
+  dropped: number;
+  status: Presence;
+}
+
+const DEFAULT_PULSETIME_S = 60;
+const DEFAULT_IDLE_THRESHOLD_S = 300;
+
+/** 422 naming each heartbeat whose time is too far ahead of the server's clock. */
+function checkClockSkew(input: HeartbeatInput[], now: number): void {
+  const errors: FieldError[] = [];
+  input.forEach((h, i) => {
+    if (Date.parse(h.time) > now + MAX_CLOCK_SKEW_MS)
+      errors.push({
+        path: `heartbeats.${i}.time`,
+        message: `must not be more than ${MAX_CLOCK_SKEW_MS / 60_000} minutes in the future`,
+        code: "too_big",
+        location: "body",
+      } as FieldError);
+  });
+  if (errors.length) throw new AppError(422, "VALIDATION_FAILED", "Invalid request body", { errors });
+}
+
+/**
+ * Agent input → the rows to store: duplicates (already stored, or repeated in the batch) removed,
+ * privacy rules applied, times in ms.
+ */
+export function prepareHeartbeats(
+  input: HeartbeatInput[],
+  rulesJson: string | null,
+  known: Set<string>,
+): { rows: StoredHeartbeat[]; duplicates: number; dropped: number } {
+  const rules = compileRules(rulesJson);
+  const seen = new Set<string>();
+  const rows: StoredHeartbeat[] = [];
+  let duplicates = 0;
+  let dropped = 0;
+  for (const h of input) {
+    if (seen.has(h.id) || known.has(h.id)) {
+      duplicates++;
+      continue;
+    }
+    seen.add(h.id);
+    const kept = applyPrivacy({ app: h.app, title: h.title ?? null, url: h.url ?? null }, rules);
+    if (!kept) {
+      dropped++;
+      continue;
+    }
+    rows.push({
+      clientId: h.id,
+      time: Date.parse(h.time),
+      durationMs: Math.round(h.duration * 1000),
+      app: kept.app,
+      title: kept.title || null,
+      url: kept.url || null,
+      domain: domainOf(kept.url),
+      idle: h.idle,
+      keyboard: h.keyboard ?? null,
+      mouse: h.mouse ?? null,
+    });
+  }
+  return { rows, duplicates, dropped };
+}
+
+/**
+ * Stores an agent's batch: a read batch (member, settings, the spans to rebuild), the rebuild in
+ * code, and one guarded write batch (heartbeats, pieces, hourly rollup, presence). An in-order batch
+ * right after this process's previous ingest of the member skips the read (see ingest.tail.ts).
+ * Emits `member.status_changed` when the status moved.
+ */
+export async function ingestHeartbeats(
+  deps: IngestDeps,
+  agent: { orgId: string; userId: string; actor: string },
+  input: HeartbeatInput[],
+): Promise<IngestOutcome> {
+  const now = deps.clock.now().getTime();
+  checkClockSkew(input, now);
+  const first = firstKey(input.map((h) => ({ time: Date.parse(h.time), clientId: h.id })));
+  const tail = ingestTails.get(agent.orgId, agent.userId, first);
+  if (tail) {
+    const state = {
+      member: tail.member,
+      known: new Set<string>(),
+      carry: tail.carry,
+      after: [],
+      replaced: tail.carryPieces,
+    };
+    const out = await attempt(deps, agent, input, state, now, true);
+    if (out) return out;
+    ingestTails.forget(agent.orgId, agent.userId);
+  }
+  const key = {
+    orgId: agent.orgId,
+    member: { userId: agent.userId },
+    first,
+    clientIds: [...new Set(input.map((h) => h.id))],
+  };
+  for (let i = 0; i < INGEST_ATTEMPTS; i++) {
+    const out = await attempt(deps, agent, input, await readIngestState(deps.db, key), now, false);
+    if (out) return out;
+    deps.logger.debug(
+      { userId: agent.userId, attempt: i },
+      "concurrent ingest moved the member's spans; retrying",
+    );
+  }
+  throw new AppError(409, "CONFLICT", "Concurrent ingests of this member kept conflicting; retry the batch");
+}
+
+/** Plans and commits the batch on `state`; null when a guard found the state moved. */
+async function attempt(
+  deps: IngestDeps,
+  agent: { orgId: string; userId: string; actor: string },
+  input: HeartbeatInput[],
+  state: IngestState,
+  now: number,
+  fromTail: boolean,
+): Promise<IngestOutcome | null> {
+  const { db, events } = deps;
+  const member = state.member;
+  if (!member) throw new AppError(403, "FORBIDDEN", "This agent's member is no longer in the organization");
+  const { rows, duplicates, dropped } = prepareHeartbeats(input, member.privacyRules, state.known);
+  const base = { orgId: agent.orgId, memberId: member.id, duplicates, dropped };
+  if (rows.length === 0) return { ...base, accepted: 0, status: member.status };
+  const plan = planIngest(state, rows, {
+    orgId: agent.orgId,
+    memberId: member.id,
+    now,
+    pulsetimeMs: (member.pulsetimeSeconds ?? DEFAULT_PULSETIME_S) * 1000,
+    idleThresholdMs: (member.idleThresholdSeconds ?? DEFAULT_IDLE_THRESHOLD_S) * 1000,
+    status: member.status,
+  });
+  // From the tail nothing was read: the write itself must prove every heartbeat is new.
+  if (fromTail) plan.expectInserted = rows.length;
+  let next: Presence;
+  try {
+    next = (await commitIngest(db, plan)) ?? member.status;
+  } catch (err) {
+    if (isGuardFailure(err)) return null;
+    throw err;
+  }
+  ingestTails.remember(agent.orgId, agent.userId, member, plan, next);
+  if (next !== member.status)
+    await events.emit(
+      events.create(
+        "member.status_changed",
+        { membershipId: member.id, userId: agent.userId, from: member.status, to: next },
+        { orgId: agent.orgId, actor: agent.actor },
+      ),
+    );
+  return { ...base, accepted: rows.length, status: next };
+}

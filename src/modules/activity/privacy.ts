@@ -1,0 +1,92 @@
+import type { PrivacyRule } from "../tracking-settings/tracking-settings.service";
+
+/** What a redacted value becomes. */
+export const REDACTED = "[redacted]";
+
+export interface PrivacyInput {
+  app: string;
+  title: string | null;
+  url: string | null;
+}
+
+interface CompiledRule {
+  field: PrivacyRule["field"];
+  action: PrivacyRule["action"];
+  /** Null when the stored pattern does not compile: the rule then matches every value (fail closed). */
+  re: RegExp | null;
+}
+
+export interface CompiledRules {
+  rules: CompiledRule[];
+  /** Patterns that did not compile (settings validation refuses them; old rows might hold one). */
+  invalid: string[];
+}
+
+const cache = new Map<string, CompiledRules>();
+const CACHE_MAX = 500;
+
+/**
+ * Parses and compiles an organization's `privacyRules` JSON once per distinct value. Patterns are
+ * JavaScript regular expressions without flags (case-sensitive), tested with `RegExp.test` (a match
+ * anywhere in the value). A rule list that is not valid JSON compiles to "drop everything", so a
+ * broken setting never lets data through.
+ */
+export function compileRules(json: string | null | undefined): CompiledRules {
+  const key = json ?? "[]";
+  const hit = cache.get(key);
+  if (hit) return hit;
+  let out: CompiledRules;
+  try {
+    const parsed = JSON.parse(key) as unknown;
+    if (!Array.isArray(parsed)) throw new Error("not an array");
+    const invalid: string[] = [];
+    const rules = (parsed as PrivacyRule[]).map((r) => {
+      let re: RegExp | null = null;
+      try {
+        re = new RegExp(String(r.pattern));
+      } catch {
+        invalid.push(String(r.pattern));
+      }
+      return { field: r.field, action: r.action === "redact" ? "redact" : "drop", re } as CompiledRule;
+    });
+    out = { rules, invalid };
+  } catch {
+    out = { rules: [{ field: "app", action: "drop", re: null }], invalid: [key.slice(0, 100)] };
+  }
+  if (cache.size >= CACHE_MAX) cache.clear();
+  cache.set(key, out);
+  return out;
+}
+
+/**
+ * Applies the rules in order to one heartbeat, before anything is stored:
+ * - `drop`: when the field's value matches, the whole heartbeat is discarded (returns null);
+ * - `redact`: the matching field's value is replaced by `[redacted]`.
+ * A rule on `title` or `url` never matches a heartbeat without that field. Once a field is redacted,
+ * later rules see `[redacted]`. The domain is derived afterwards from the stored url, so a redacted
+ * url records no domain.
+ */
+export function applyPrivacy<T extends PrivacyInput>(hb: T, compiled: CompiledRules): T | null {
+  if (compiled.rules.length === 0) return hb;
+  const out = { ...hb };
+  for (const rule of compiled.rules) {
+    const value = out[rule.field];
+    if (value == null) continue;
+    if (rule.re && !rule.re.test(value)) continue;
+    if (rule.action === "drop") return null;
+    out[rule.field] = REDACTED;
+  }
+  return out;
+}
+
+/** Host of an http(s) URL, lower case, without a leading `www.`; null for anything else. */
+export function domainOf(url: string | null): string | null {
+  if (!url || url === REDACTED) return null;
+  try {
+    const u = new URL(url);
+    if (u.protocol !== "http:" && u.protocol !== "https:") return null;
+    return u.hostname.toLowerCase().replace(/^www\./, "") || null;
+  } catch {
+    return null;
+  }
+}

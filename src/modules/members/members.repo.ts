@@ -1,0 +1,164 @@
+import { and, eq, type SQL, sql } from "drizzle-orm";
+import type { Db } from "../../db/client";
+import { memberships, users } from "../../db/schema";
+import { MAX_ENTRY_MS } from "../time/time.service";
+
+const memberColumns = {
+  id: memberships.id,
+  orgId: memberships.orgId,
+  userId: memberships.userId,
+  role: memberships.role,
+  name: users.name,
+  displayName: memberships.displayName,
+  timezone: memberships.timezone,
+  status: memberships.status,
+  statusChangedAt: memberships.statusChangedAt,
+  lastSeenAt: memberships.lastSeenAt,
+  updatedAt: memberships.updatedAt,
+};
+
+export type MemberRow = {
+  id: string;
+  orgId: string;
+  userId: string;
+  role: (typeof memberships.$inferSelect)["role"];
+  name: string;
+  displayName: string | null;
+  timezone: string;
+  status: (typeof memberships.$inferSelect)["status"];
+  statusChangedAt: Date | null;
+  lastSeenAt: Date | null;
+  updatedAt: Date;
+};
+
+/** A membership of `orgId` by id, with its user's name; null when it is not in this organization. */
+export async function findMember(db: Db, orgId: string, id: string): Promise<MemberRow | null> {
+  const [row] = await db
+    .select(memberColumns)
+    .from(memberships)
+    .innerJoin(users, eq(users.id, memberships.userId))
+    .where(and(eq(memberships.orgId, orgId), eq(memberships.id, id)))
+    .limit(1);
+  return row ?? null;
+}
+
+/** The caller's own membership of `orgId`. */
+export async function findMemberByUser(db: Db, orgId: string, userId: string): Promise<MemberRow | null> {
+  const [row] = await db
+    .select(memberColumns)
+    .from(memberships)
+    .innerJoin(users, eq(users.id, memberships.userId))
+    .where(and(eq(memberships.orgId, orgId), eq(memberships.userId, userId)))
+    .limit(1);
+  return row ?? null;
+}
+
+export async function updateProfile(
+  db: Db,
+  orgId: string,
+  id: string,
+  patch: { displayName?: string | null; timezone?: string },
+  now: Date,
+): Promise<boolean> {
+  const rows = await db
+    .update(memberships)
+    .set({ ...patch, updatedAt: now })
+    .where(and(eq(memberships.orgId, orgId), eq(memberships.id, id)))
+    .returning({ id: memberships.id });
+  return rows.length === 1;
+}
+
+/** Local "today" and "this week" of one time zone, as UTC ms. */
+export interface ZoneBounds {
+  tz: string;
+  dayStart: number;
+  dayEnd: number;
+  weekStart: number;
+  weekEnd: number;
+}
+
+export interface StatsArgs {
+  orgId: string;
+  zones: ZoneBounds[];
+}
+
+/**
+ * Every member's stats in one statement: presence, tracked time of closed entries today and this
+ * week (clipped to the member's local day and week, joined by time zone from the `z` rows), active
+ * and idle time today from the hourly rollup, and the running timer. Members whose time zone is not
+ * among `zones` come back with `day_start` null (the caller then retries with their zones).
+ *
+ * Entries and activity hours are read per member from their (member_id, …) indexes — CROSS JOIN
+ * fixes the loop order (members outer) and
+ * `+t.org_id` keeps the planner off the organization-wide index, which it would otherwise scan once
+ * per time zone.
+ */
+export function statsSql(a: StatsArgs): SQL {
+  const zones = JSON.stringify(a.zones.map((z) => [z.tz, z.dayStart, z.dayEnd, z.weekStart, z.weekEnd]));
+  const clip = (from: string, to: string) =>
+    sql.raw(`MAX(0, MIN(t.end_at, m.${to}) - MAX(t.start_at, m.${from}))`);
+  return sql`-- members.stats
+    WITH z(tz, ds, de, ws, we) AS (
+      SELECT json_extract(value, '$[0]'), json_extract(value, '$[1]'), json_extract(value, '$[2]'),
+        json_extract(value, '$[3]'), json_extract(value, '$[4]')
+      FROM json_each(${zones})
+    ),
+    m AS MATERIALIZED (
+      SELECT ms.id, ms.user_id, ms.role, ms.display_name, ms.timezone, ms.status, ms.status_changed_at,
+        ms.last_seen_at, u.name AS user_name, z.ds, z.de, z.ws, z.we
+      FROM memberships ms JOIN users u ON u.id = ms.user_id LEFT JOIN z ON z.tz = ms.timezone
+      WHERE ms.org_id = ${a.orgId}
+    ),
+    tracked AS (
+      SELECT m.id AS member_id, SUM(${clip("ds", "de")}) AS today_ms, SUM(${clip("ws", "we")}) AS week_ms
+      FROM m CROSS JOIN time_entries t
+      WHERE t.member_id = m.id AND +t.org_id = ${a.orgId} AND t.deleted_at IS NULL AND t.end_at IS NOT NULL
+        AND t.start_at >= m.ws - ${MAX_ENTRY_MS} AND t.start_at < m.we
+      GROUP BY m.id
+    ),
+    activity AS (
+      SELECT m.id AS member_id, SUM(h.active_ms) AS active_ms, SUM(h.idle_ms) AS idle_ms
+      FROM m CROSS JOIN activity_hours h
+      WHERE h.member_id = m.id AND h.hour >= m.ds AND h.hour < m.de
+      GROUP BY m.id
+    )
+    SELECT m.id, m.user_id, m.role, m.display_name, m.user_name, m.timezone, m.status,
+      m.status_changed_at, m.last_seen_at, m.ds AS day_start,
+      COALESCE(tracked.today_ms, 0) AS today_ms, COALESCE(tracked.week_ms, 0) AS week_ms,
+      COALESCE(activity.active_ms, 0) AS active_ms, COALESCE(activity.idle_ms, 0) AS idle_ms,
+      r.id AS running_id, r.start_at AS running_start, r.project_id AS running_project_id,
+      p.name AS running_project_name, r.description AS running_description,
+      (SELECT week_start FROM org_settings WHERE org_id = ${a.orgId}) AS org_week_start
+    FROM m
+    LEFT JOIN tracked ON tracked.member_id = m.id
+    LEFT JOIN activity ON activity.member_id = m.id
+    LEFT JOIN time_entries r ON r.member_id = m.id AND r.end_at IS NULL AND r.deleted_at IS NULL
+    LEFT JOIN projects p ON p.id = r.project_id`;
+}
+
+export interface StatsRow {
+  id: string;
+  user_id: string;
+  role: string;
+  display_name: string | null;
+  user_name: string;
+  timezone: string;
+  status: string;
+  status_changed_at: number | null;
+  last_seen_at: number | null;
+  day_start: number | null;
+  today_ms: number;
+  week_ms: number;
+  active_ms: number;
+  idle_ms: number;
+  running_id: string | null;
+  running_start: number | null;
+  running_project_id: string | null;
+  running_project_name: string | null;
+  running_description: string | null;
+  org_week_start: string | null;
+}
+
+export function memberStats(db: Db, a: StatsArgs): Promise<StatsRow[]> {
+  return db.all<StatsRow>(statsSql(a));
+}
