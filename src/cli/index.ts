@@ -8,6 +8,7 @@ import { type ParseArgsConfig, parseArgs } from "node:util";
 import { EXIT, type Io, stdio, UsageError } from "./context";
 import { jobsHelp, jobsListCommand, jobsRunCommand } from "./jobs";
 import { migrateCommand, migrateHelp } from "./migrate";
+import { seedCommand, seedHelp, validateSeedOptions } from "./seed";
 
 export const usage = `Usage: teamtrack <command> [options]
 
@@ -16,6 +17,8 @@ Commands:
   jobs list [--json]      List jobs with their cron (UTC) and last run
   jobs run <id> [--json]  Run a job now and wait for it (recorded with trigger "cli")
   keys rotate [--json]    Re-encrypt stored secrets under the first ENCRYPTION_KEYS key
+  seed --orgs N --members N --days N [--seed S]
+                          Write a realistic demo/benchmark data set into the database
   help [command]          Show help for a command
 
 Options:
@@ -35,7 +38,7 @@ Options:
   --json        Print the run as JSON
   -h, --help    Show this help`;
 
-const HELP: Record<string, string> = { migrate: migrateHelp, jobs: jobsHelp, keys: keysHelp };
+const HELP: Record<string, string> = { migrate: migrateHelp, jobs: jobsHelp, keys: keysHelp, seed: seedHelp };
 
 const HELP_OPTION = { help: { type: "boolean", short: "h" } } as const;
 
@@ -94,6 +97,32 @@ export async function run(argv: string[], io: Io = stdio): Promise<number> {
         if (positionals.length === 1 && positionals[0] === "rotate")
           return await jobsRunCommand("keys.rotate", { json: !!values.json }, io);
         throw new UsageError("usage: keys rotate", { cause: "keys" });
+      }
+      case "seed": {
+        const { values, positionals } = parse("seed", rest, {
+          orgs: { type: "string" },
+          members: { type: "string" },
+          days: { type: "string" },
+          seed: { type: "string" },
+          "heartbeat-seconds": { type: "string" },
+          password: { type: "string" },
+          json: { type: "boolean" },
+        });
+        if (values.help) return help(io, seedHelp);
+        if (positionals.length)
+          throw new UsageError(`seed takes no arguments (got "${positionals.join(" ")}")`, { cause: "seed" });
+        const num = (v: string | undefined, fallback: number) => (v === undefined ? fallback : Number(v));
+        const opts = {
+          orgs: num(values.orgs, 1),
+          members: num(values.members, 10),
+          days: num(values.days, 7),
+          seed: num(values.seed, 1),
+          heartbeatSeconds: num(values["heartbeat-seconds"], 30),
+          password: values.password,
+        };
+        const invalid = validateSeedOptions(opts);
+        if (invalid) throw new UsageError(invalid, { cause: "seed" });
+        return await seedCommand({ ...opts, json: !!values.json }, io);
       }
       default:
         throw new UsageError(`unknown command "${command}"`);
