@@ -196,8 +196,12 @@ describe("request handling", () => {
     expect(evil.headers.get("access-control-allow-origin")).toBeNull();
   });
 
-  test("responses over 1 KiB are compressed (br preferred, gzip) on request; small ones are not", async () => {
-    const br = await t.app.request("/api/v1/test/big", { headers: { "accept-encoding": "gzip, br" } });
+  test("responses over 1 KiB are compressed (gzip, or br when ranked higher) on request; small ones are not", async () => {
+    const both = await t.app.request("/api/v1/test/big", {
+      headers: { "accept-encoding": "gzip, deflate, br" },
+    });
+    expect(both.headers.get("content-encoding")).toBe("gzip");
+    const br = await t.app.request("/api/v1/test/big", { headers: { "accept-encoding": "br, gzip;q=0.5" } });
     expect(br.headers.get("content-encoding")).toBe("br");
     expect(
       JSON.parse(brotliDecompressSync(new Uint8Array(await br.arrayBuffer())).toString()).items,
