@@ -18,32 +18,17 @@
 import { type Algorithm, hash, verify } from "@node-rs/argon2";
 import { ARGON2_PARAMS } from "../src/adapters/passwords/params";
 import { type ServerProcess, startServer, stopAll } from "../test/support/process";
+import { argNum, BENCH_ALLOWLIST, hasFlag, median, quantile, round, sortNum } from "./lib";
 
-const args = process.argv.slice(2);
-const arg = (name: string, fallback: number) => {
-  const i = args.indexOf(`--${name}`);
-  return i >= 0 && args[i + 1] ? Number(args[i + 1]) : fallback;
-};
-const SECONDS = arg("seconds", 10);
-const RUNS = arg("runs", 3);
-const JSON_OUT = args.includes("--json");
+const SECONDS = argNum("seconds", 10);
+const RUNS = argNum("runs", 3);
+const JSON_OUT = hasFlag("json");
 const USERS = 20;
 const CONCURRENCY = 20;
 const IDLE_MS = 2_000;
 const TIMING_SAMPLES = 40;
 
 const ARGON2ID = 2 as Algorithm.Argon2id;
-/** Loopback clients skip the per-IP rate limits in the server under test (said in the output). */
-const BENCH_ALLOWLIST = "127.0.0.1/32,::1/128";
-
-function quantile(sorted: number[], q: number): number {
-  if (sorted.length === 0) return Number.NaN;
-  const i = Math.min(sorted.length - 1, Math.max(0, Math.ceil(q * sorted.length) - 1));
-  return sorted[i]!;
-}
-const sortNum = (xs: number[]) => [...xs].sort((a, b) => a - b);
-const median = (xs: number[]) => quantile(sortNum(xs), 0.5);
-const round = (x: number, d = 1) => Math.round(x * 10 ** d) / 10 ** d;
 
 async function post(url: string, body: unknown): Promise<{ status: number; ms: number }> {
   const t0 = performance.now();

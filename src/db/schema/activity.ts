@@ -1,5 +1,6 @@
 import { sql } from "drizzle-orm";
 import { index, integer, primaryKey, sqliteTable, text, uniqueIndex } from "drizzle-orm/sqlite-core";
+import { bool } from "./columns";
 import { memberships } from "./identity";
 
 /*
@@ -13,7 +14,6 @@ import { memberships } from "./identity";
  */
 
 const ms = (name: string) => integer(name);
-const bool = (name: string) => integer(name, { mode: "boolean" });
 
 /**
  * Raw heartbeats, after the organization's privacy rules. `(member_id, client_id)` is the idempotency

@@ -1,6 +1,5 @@
 import { index, integer, sqliteTable, text, uniqueIndex } from "drizzle-orm/sqlite-core";
-
-const ts = (name: string) => integer(name, { mode: "timestamp_ms" });
+import { ts } from "./columns";
 
 export const users = sqliteTable(
   "users",

@@ -1,7 +1,6 @@
 import { index, integer, sqliteTable, text, uniqueIndex } from "drizzle-orm/sqlite-core";
+import { ts } from "./columns";
 import { apiTokens, memberships, organizations } from "./identity";
-
-const ts = (name: string) => integer(name, { mode: "timestamp_ms" });
 
 export const SCREENSHOT_SOURCE_FORMATS = ["png", "jpeg", "webp"] as const;
 

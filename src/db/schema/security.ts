@@ -1,7 +1,6 @@
 import { index, integer, sqliteTable, text, uniqueIndex } from "drizzle-orm/sqlite-core";
+import { ts } from "./columns";
 import { users } from "./identity";
-
-const ts = (name: string) => integer(name, { mode: "timestamp_ms" });
 
 /**
  * TOTP enrolment (SPEC 2.4). One row per user; `enabledAt` null means set up but not yet confirmed

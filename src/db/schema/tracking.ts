@@ -1,9 +1,7 @@
 import { sql } from "drizzle-orm";
 import { index, integer, primaryKey, sqliteTable, text, uniqueIndex } from "drizzle-orm/sqlite-core";
+import { bool, ts } from "./columns";
 import { memberships, organizations, users } from "./identity";
-
-const ts = (name: string) => integer(name, { mode: "timestamp_ms" });
-const bool = (name: string) => integer(name, { mode: "boolean" });
 
 export const TIMER_MODES = ["stop_previous", "refuse"] as const;
 export const OVERLAP_POLICIES = ["allow", "refuse"] as const;

@@ -1,9 +1,8 @@
-import type { Context, MiddlewareHandler } from "hono";
+import type { Context } from "hono";
 import type { AppEnv } from "../../http/context";
 import type { Router } from "../../http/openapi";
-import { AppError } from "../../lib/errors";
 import { auditContext } from "../audit/audit.service";
-import { currentMember } from "../auth/auth.middleware";
+import { requireUserSession, userSession } from "../auth/auth.middleware";
 import {
   changeEmailRoute,
   changePasswordRoute,
@@ -33,19 +32,6 @@ function meta(c: Context<AppEnv>): RequestMeta {
   const { ip, userAgent, requestId } = auditContext(c);
   return { ip, userAgent, requestId };
 }
-
-/** These routes act on the account itself: a user session only, never an API or agent token. */
-function userSession(c: Context<AppEnv>) {
-  const p = currentMember(c);
-  if (p.kind !== "user") throw new AppError(403, "FORBIDDEN", "Sign in with your password to do this");
-  return p;
-}
-
-/** Checked before body validation, so an anonymous caller learns nothing about the body rules. */
-const requireUserSession = (): MiddlewareHandler<AppEnv> => async (c, next) => {
-  userSession(c);
-  await next();
-};
 
 /** Email verification, email change, password reset and password change (spec 2.2, 2.3). */
 export function registerAccount(app: Router): void {

@@ -100,6 +100,21 @@ export function requirePermission(permission: Permission): MiddlewareHandler<App
   };
 }
 
+/** Routes that act on the account itself (password, email, 2FA): a user session, never an API or agent token. */
+export function userSession(c: Context<AppEnv>) {
+  const p = currentMember(c);
+  if (p.kind !== "user") throw new AppError(403, "FORBIDDEN", "Sign in with your password to do this");
+  return p;
+}
+
+/** `userSession` as a guard, run before body validation so an anonymous caller learns nothing of the body rules. */
+export function requireUserSession(): MiddlewareHandler<AppEnv> {
+  return async (c, next) => {
+    userSession(c);
+    await next();
+  };
+}
+
 /** Any authenticated member (user session or token), whatever the role. */
 export function requireMember(): MiddlewareHandler<AppEnv> {
   return async (c, next) => {

@@ -89,6 +89,21 @@ export async function findMember(db: Db, orgId: string, memberId: string): Promi
   return row ?? null;
 }
 
+/** A user's membership id in `orgId`, or null. */
+export async function findMembershipId(db: Db, orgId: string, userId: string): Promise<string | null> {
+  return (await findMemberByUser(db, orgId, userId))?.id ?? null;
+}
+
+/** Whether a membership id belongs to `orgId` (another organization's id matches nothing). */
+export async function memberExists(db: Db, orgId: string, memberId: string): Promise<boolean> {
+  const [row] = await db
+    .select({ id: memberships.id })
+    .from(memberships)
+    .where(and(eq(memberships.orgId, orgId), eq(memberships.id, memberId)))
+    .limit(1);
+  return row !== undefined;
+}
+
 export async function findMemberByUser(db: Db, orgId: string, userId: string) {
   const [row] = await db
     .select({ id: memberships.id, role: memberships.role })

@@ -1,7 +1,7 @@
 import { and, desc, eq, gte, lt, or, type SQL } from "drizzle-orm";
 import type { BatchItem } from "drizzle-orm/batch";
 import type { Db } from "../../db/client";
-import { memberships, screenshots } from "../../db/schema";
+import { screenshots } from "../../db/schema";
 
 export type ScreenshotRow = typeof screenshots.$inferSelect;
 export type NewScreenshotRow = typeof screenshots.$inferInsert;
@@ -10,26 +10,6 @@ export type NewScreenshotRow = typeof screenshots.$inferInsert;
 export interface ScreenshotCursor {
   takenAt: number;
   id: string;
-}
-
-/** The membership id of a user in an organization, or null. */
-export async function findMembershipId(db: Db, orgId: string, userId: string): Promise<string | null> {
-  const [row] = await db
-    .select({ id: memberships.id })
-    .from(memberships)
-    .where(and(eq(memberships.orgId, orgId), eq(memberships.userId, userId)))
-    .limit(1);
-  return row?.id ?? null;
-}
-
-/** Whether a membership id belongs to this organization. */
-export async function memberExists(db: Db, orgId: string, memberId: string): Promise<boolean> {
-  const [row] = await db
-    .select({ id: memberships.id })
-    .from(memberships)
-    .where(and(eq(memberships.orgId, orgId), eq(memberships.id, memberId)))
-    .limit(1);
-  return !!row;
 }
 
 /**

@@ -14,6 +14,7 @@ import {
 import type { Logger } from "../../ports/platform";
 import type { AuditService } from "../audit/audit.service";
 import type { AuditActor } from "../orgs/orgs.model";
+import { findMembershipId, memberExists } from "../orgs/orgs.repo";
 import { type ScreenshotView, sniffImage, toScreenshotView } from "./screenshots.model";
 import type { ScreenshotCursor, ScreenshotRow } from "./screenshots.repo";
 import * as repo from "./screenshots.repo";
@@ -93,7 +94,7 @@ export async function uploadScreenshot(
   if (takenAt.getTime() > now.getTime() + MAX_FUTURE_SKEW_MS)
     throw fieldError("takenAt", "is in the future", "future_time");
 
-  const memberId = await repo.findMembershipId(db, agent.orgId, agent.userId);
+  const memberId = await findMembershipId(db, agent.orgId, agent.userId);
   if (!memberId) throw new AppError(403, "FORBIDDEN", "The agent's member is no longer in this organization");
   const sourceSha256 = await sha256Hex(input.bytes);
   const existing = await repo.findBySource(db, agent.orgId, memberId, sourceSha256, takenAt);
@@ -216,7 +217,7 @@ export async function viewerOf(
   p: { orgId: string; userId: string },
   readAll: boolean,
 ): Promise<Viewer> {
-  const memberId = await repo.findMembershipId(deps.db, p.orgId, p.userId);
+  const memberId = await findMembershipId(deps.db, p.orgId, p.userId);
   if (!memberId) throw new AppError(403, "FORBIDDEN", "You are not a member of this organization");
   return { orgId: p.orgId, userId: p.userId, memberId, readAll };
 }
@@ -236,7 +237,7 @@ export async function listForViewer(
     throw fieldError("to", "must be after `from`", "invalid_range");
   let memberId = q.memberId;
   if (memberId && memberId !== viewer.memberId) {
-    if (!(await repo.memberExists(deps.db, viewer.orgId, memberId)))
+    if (!(await memberExists(deps.db, viewer.orgId, memberId)))
       throw new AppError(404, "NOT_FOUND", "No such member");
     if (!viewer.readAll)
       throw new AppError(403, "FORBIDDEN", "Only managers and admins may see other members' screenshots");

@@ -2,6 +2,7 @@ import { z } from "@hono/zod-openapi";
 import { AppError, type FieldError } from "../../lib/errors";
 import { newId } from "../../lib/ids";
 import { decodeCursor, pageOf } from "../../lib/pagination";
+import { memberExists } from "../orgs/orgs.repo";
 import { readSettings } from "../tracking-settings/tracking-settings.service";
 import { type Item, isGuardFailure } from "./time.db";
 import * as repo from "./time.repo";
@@ -63,7 +64,7 @@ export async function createEntry(deps: TimeDeps, actor: Actor, input: ManualEnt
   if (memberId !== actor.memberId) {
     if (!actor.canManage)
       throw new AppError(403, "FORBIDDEN", "Creating entries for other members needs time:manage");
-    if (!(await repo.memberExists(deps.db, actor.orgId, memberId)))
+    if (!(await memberExists(deps.db, actor.orgId, memberId)))
       throw invalid([
         { path: "memberId", message: "is not a member of this organization", code: "not_found" },
       ]);
@@ -162,7 +163,7 @@ export async function listEntries(deps: TimeDeps, actor: Actor, q: ListQuery) {
     memberId = undefined;
   } else if (q.memberId && q.memberId !== actor.memberId) {
     if (!actor.canReadAll) throw denied();
-    if (!(await repo.memberExists(deps.db, actor.orgId, q.memberId)))
+    if (!(await memberExists(deps.db, actor.orgId, q.memberId)))
       throw new AppError(404, "MEMBER_NOT_FOUND", "No such member in this organization");
     memberId = q.memberId;
   }

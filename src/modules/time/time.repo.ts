@@ -1,29 +1,10 @@
 import { and, desc, eq, gt, gte, isNotNull, isNull, lt, ne, or, type SQL, sql } from "drizzle-orm";
 import type { Db } from "../../db/client";
-import { memberships, timeEntries, timeEntryTags } from "../../db/schema";
+import { timeEntries, timeEntryTags } from "../../db/schema";
 import { abortIf, changedOneRow, type Item } from "./time.db";
 
 export type EntryRow = typeof timeEntries.$inferSelect;
 export type NewEntryRow = typeof timeEntries.$inferInsert;
-
-/** The caller's membership id in `orgId`. */
-export async function findMembershipId(db: Db, orgId: string, userId: string): Promise<string | null> {
-  const [row] = await db
-    .select({ id: memberships.id })
-    .from(memberships)
-    .where(and(eq(memberships.orgId, orgId), eq(memberships.userId, userId)))
-    .limit(1);
-  return row?.id ?? null;
-}
-
-export async function memberExists(db: Db, orgId: string, memberId: string): Promise<boolean> {
-  const [row] = await db
-    .select({ id: memberships.id })
-    .from(memberships)
-    .where(and(eq(memberships.orgId, orgId), eq(memberships.id, memberId)))
-    .limit(1);
-  return !!row;
-}
 
 const live = isNull(timeEntries.deletedAt);
 

@@ -4,6 +4,7 @@ import type { DomainEvent, EventType } from "../../events/types";
 import { AppError, type FieldError } from "../../lib/errors";
 import { newId } from "../../lib/ids";
 import type { Clock } from "../../ports/clock";
+import { findMembershipId } from "../orgs/orgs.repo";
 import { projectsByIds, tagsByIds } from "../projects/projects.repo";
 import { readSettings } from "../tracking-settings/tracking-settings.service";
 import { type Item, isGuardFailure, isUniqueViolation, runBatch } from "./time.db";
@@ -87,7 +88,7 @@ const overlapError = (id: string) =>
 
 /** Resolves the caller's membership; a user without one in the organization cannot track time. */
 export async function resolveMember(db: Db, orgId: string, userId: string): Promise<string> {
-  const id = await repo.findMembershipId(db, orgId, userId);
+  const id = await findMembershipId(db, orgId, userId);
   if (!id) throw new AppError(403, "FORBIDDEN", "You are not a member of this organization");
   return id;
 }

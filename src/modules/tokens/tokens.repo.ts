@@ -122,13 +122,3 @@ export async function findMemberUser(db: Db, orgId: string, membershipId: string
     .limit(1);
   return row?.userId ?? null;
 }
-
-/** The caller's own membership id in this organization. */
-export async function findMembershipId(db: Db, orgId: string, userId: string): Promise<string | null> {
-  const [row] = await db
-    .select({ id: memberships.id })
-    .from(memberships)
-    .where(and(eq(memberships.orgId, orgId), eq(memberships.userId, userId)))
-    .limit(1);
-  return row?.id ?? null;
-}

@@ -3,10 +3,10 @@ import { AppError } from "../../lib/errors";
 import { newId } from "../../lib/ids";
 import type { Clock } from "../../ports/clock";
 import { hashToken, newOpaqueToken } from "../auth/auth.tokens";
+import { findMembershipId } from "../orgs/orgs.repo";
 import { PERMISSIONS } from "../orgs/permissions";
 import {
   findAgentByName,
-  findMembershipId,
   findMemberUser,
   findToken,
   insertToken,

@@ -1,10 +1,10 @@
-import type { Context, MiddlewareHandler } from "hono";
+import type { Context } from "hono";
 import type { AppEnv } from "../../http/context";
 import type { Router } from "../../http/openapi";
 import { AppError } from "../../lib/errors";
 import { findUserById } from "../auth/auth.accounts.repo";
 import { deps, meta, pair, setRefreshCookie } from "../auth/auth.handlers";
-import { currentMember } from "../auth/auth.middleware";
+import { requireUserSession, userSession } from "../auth/auth.middleware";
 import {
   backupCodesRoute,
   disableRoute,
@@ -17,19 +17,10 @@ import * as twoFactor from "./two-factor.service";
 
 /** 2FA is managed from a signed-in session only: a leaked API token must not switch it off. */
 async function sessionUser(c: Context<AppEnv>) {
-  const p = currentMember(c);
-  if (p.kind !== "user") throw new AppError(403, "FORBIDDEN", "Sign in with your password to do this");
-  const user = await findUserById(c.get("platform").db, p.userId);
+  const user = await findUserById(c.get("platform").db, userSession(c).userId);
   if (!user) throw new AppError(401, "UNAUTHORIZED", "Missing or invalid credentials");
   return user;
 }
-
-/** Checked before body validation, so an anonymous caller learns nothing about the body rules. */
-const requireUserSession = (): MiddlewareHandler<AppEnv> => async (c, next) => {
-  const p = currentMember(c);
-  if (p.kind !== "user") throw new AppError(403, "FORBIDDEN", "Sign in with your password to do this");
-  await next();
-};
 
 /** TOTP two-factor authentication (SPEC 2.4). */
 export function registerTwoFactor(app: Router): void {

@@ -51,10 +51,12 @@ const invalidChallenge = () =>
     "The sign-in challenge is invalid, expired, used up or already completed. Sign in again.",
   );
 
+/** The signed-in user (a `users` row): the password hash is checked without reading it again. */
 interface UserRef {
   id: string;
   email: string;
   name: string;
+  passwordHash: string;
 }
 
 /** Uniform over the alphabet (rejection sampling: no modulo bias). */
@@ -147,16 +149,17 @@ export async function enable(deps: TwoFactorDeps, user: UserRef, code: string, m
   return { backupCodes: codes };
 }
 
-/** A TOTP code (replay-checked) or an unused backup code; which one, or null. */
+/** A TOTP code (replay-checked) or an unused backup code; which one, or null. Pass `known` when the row was just read. */
 async function checkSecondFactor(
   deps: TwoFactorDeps,
   userId: string,
   code: string,
+  known?: repo.TwoFactorRow,
 ): Promise<"totp" | "backup_code" | null> {
   const now = deps.clock.now();
   const trimmed = code.trim();
   if (/^\d{6}$/.test(trimmed)) {
-    const row = await repo.findTwoFactor(deps.db, userId);
+    const row = known ?? (await repo.findTwoFactor(deps.db, userId));
     if (!row?.enabledAt) return null;
     const secret = await deps.secrets.decrypt(row.secretCiphertext, secretAad(userId));
     const step = await matchTotp(secret, trimmed, now, row.lastUsedStep);
@@ -229,9 +232,7 @@ export async function verifyChallenge(
 }
 
 async function requirePassword(deps: TwoFactorDeps, user: UserRef, password: string, meta: RequestMeta) {
-  const row = await findUserForLogin(deps.db, user.email);
-  const check = row ? await deps.passwords.verify(row.user.passwordHash, password) : { ok: false };
-  if (!check.ok) {
+  if (!(await deps.passwords.verify(user.passwordHash, password)).ok) {
     await record(deps, user, meta, "auth.2fa_change_failed", { reason: "wrong_password" });
     throw new AppError(403, "INVALID_CURRENT_PASSWORD", "The password is not correct");
   }
@@ -245,9 +246,10 @@ export async function disable(
   meta: RequestMeta,
 ): Promise<void> {
   await throttleAttempts(deps, `2fa-change:${user.id}`);
-  if (!(await repo.isEnabled(deps.db, user.id))) throw notEnabled();
+  const row = await repo.findTwoFactor(deps.db, user.id);
+  if (!row?.enabledAt) throw notEnabled();
   await requirePassword(deps, user, input.password, meta);
-  if (!(await checkSecondFactor(deps, user.id, input.code))) {
+  if (!(await checkSecondFactor(deps, user.id, input.code, row))) {
     await record(deps, user, meta, "auth.2fa_change_failed", { reason: "wrong_code" });
     throw invalidCode(403);
   }
