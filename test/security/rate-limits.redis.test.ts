@@ -168,13 +168,11 @@ if (requires("redis-server", which("redis-server") !== null, "apt-get install re
 
       await killRedis();
 
-      // The API keeps answering, quickly, with limits enforced by each instance on its own.
+      // The API keeps answering, with limits enforced by each instance on its own (latency: bench, not here).
       for (let i = 0; i < 5; i++) {
-        const started = performance.now();
         const res = await forgot(a, ip("during"));
         expect(res.status).toBe(202);
         expect(remaining(res)).toBe(String(4 - i));
-        expect(performance.now() - started).toBeLessThan(1500);
       }
       await expectLimited(await forgot(a, ip("during")));
       // b has its own local counter meanwhile (during an outage the limit is per instance).
@@ -184,10 +182,8 @@ if (requires("redis-server", which("redis-server") !== null, "apt-get install re
       expect(me.status).toBe(200);
       expect(me.headers.get("ratelimit")).toBe('"api";r=99;t=60');
       // Sign-in keeps working: the lockout counters in the KvStore fail open during the outage.
-      const started = performance.now();
       const signedIn = await login(a, member.email, "198.51.100.10", member.password);
       expect(signedIn.status).toBe(200);
-      expect(performance.now() - started).toBeLessThan(1500);
 
       const down = await ready(a);
       expect(down.status).toBe(503);
