@@ -4,6 +4,7 @@ import type { Db, DbDialect } from "../../db/client";
 import * as schema from "../../db/schema";
 import type { QueryObserver } from "../../telemetry/db";
 import { instrumentClient } from "./libsql-instrument";
+import { installStatementCache } from "./statement-cache";
 
 export { instrumentClient };
 
@@ -28,6 +29,8 @@ export async function openLibsql(opts: {
   const dialect = dialectOf(opts.url);
   const cfg: LibsqlConfig = { url: opts.url === "file::memory:" ? ":memory:" : opts.url };
   if (opts.authToken) cfg.authToken = opts.authToken;
+  // Embedded connections reuse prepared statements (statement-cache.ts); sqld prepares server-side.
+  if (dialect !== "libsql-remote") installStatementCache();
   const raw = createClient(cfg);
   if (dialect === "libsql-file") {
     // WAL lets readers run during a write; NORMAL sync is durable at WAL checkpoints and much faster.
