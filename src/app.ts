@@ -1,13 +1,13 @@
 import type { MiddlewareHandler } from "hono";
 import { bodyLimit } from "hono/body-limit";
 import { cors } from "hono/cors";
-import { etag } from "hono/etag";
 import { requestId } from "hono/request-id";
 import { secureHeaders } from "hono/secure-headers";
 import { EventBus } from "./events/bus";
 import type { AppEnv, Services } from "./http/context";
 import { apiVersion, requireJsonBody } from "./http/middleware/api";
 import { compression } from "./http/middleware/compression";
+import { conditionalGet } from "./http/middleware/etag";
 import { registerRateLimits } from "./http/middleware/limits";
 import { requestContext } from "./http/middleware/request-context";
 import { serverSpan } from "./http/middleware/telemetry";
@@ -154,8 +154,7 @@ export function createApp(platform: Platform): AppInstance {
   app.use("/api/v1/*", requireJsonBody(isUpload));
   app.use("/api/v1/*", authenticate());
   registerRateLimits(app, config);
-  const conditional = etag();
-  app.use("/api/v1/*", (c, next) => (c.req.method === "GET" ? conditional(c, next) : next()));
+  app.use("/api/v1/*", conditionalGet());
 
   app.openAPIRegistry.registerComponent("securitySchemes", "bearerAuth", {
     type: "http",

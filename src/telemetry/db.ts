@@ -4,6 +4,14 @@ import type { Logger, Metrics } from "../ports/platform";
 /** Wraps one database round trip: span, duration histogram, slow-query log. */
 export type QueryObserver = <T>(operation: string, sql: string, run: () => Promise<T>) => Promise<T>;
 
+/** Whether spans of this tracer record anything (false for the no-op tracer used when nothing exports). */
+export function isRecordingTracer(tracer: Tracer): boolean {
+  const probe = tracer.startSpan("probe");
+  const recording = probe.isRecording();
+  probe.end();
+  return recording;
+}
+
 export function sqlOperation(sql: string): string {
   const m = /^\s*(?:--[^\n]*\n\s*)*(\w+)/.exec(sql);
   const op = m?.[1]?.toLowerCase() ?? "other";
@@ -20,6 +28,25 @@ export function createQueryObserver(deps: {
   system: string;
 }): QueryObserver {
   const { tracer, metrics, logger, slowQueryMs, system } = deps;
+  const record = (operation: string, sql: string, started: number, ok: boolean) => {
+    const ms = performance.now() - started;
+    metrics.dbQuery({ operation, ok }, ms / 1000);
+    if (ms > slowQueryMs) logger.warn({ durationMs: Math.round(ms), sql: sql.slice(0, 500) }, "slow query");
+  };
+  // Tracing off: the duration histogram and the slow-query log only.
+  if (!isRecordingTracer(tracer))
+    return async (operation, sql, run) => {
+      const started = performance.now();
+      let ok = true;
+      try {
+        return await run();
+      } catch (err) {
+        ok = false;
+        throw err;
+      } finally {
+        record(operation, sql, started, ok);
+      }
+    };
   return (operation, sql, run) =>
     tracer.startActiveSpan(
       `db.${operation}`,
@@ -42,10 +69,7 @@ export function createQueryObserver(deps: {
           span.setStatus({ code: SpanStatusCode.ERROR, message: (err as Error).message });
           throw err;
         } finally {
-          const ms = performance.now() - started;
-          metrics.dbQuery({ operation, ok }, ms / 1000);
-          if (ms > slowQueryMs)
-            logger.warn({ durationMs: Math.round(ms), sql: sql.slice(0, 500) }, "slow query");
+          record(operation, sql, started, ok);
           span.end();
         }
       },

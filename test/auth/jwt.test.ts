@@ -1,6 +1,7 @@
 import { afterEach, beforeEach, describe, expect, test } from "bun:test";
 import { SignJWT } from "jose";
 import { base64url } from "../../src/lib/crypto";
+import { ACCESS_TTL_SECONDS, signAccessToken, verifyAccessToken } from "../../src/modules/auth/auth.tokens";
 import { createTestApp, type TestApp } from "../support/app";
 import { bearer, login, MINUTE, me, register } from "./helpers";
 
@@ -119,5 +120,41 @@ describe("access JWT attacks", () => {
     await expect401("a.b.c");
     const res = await t.app.request("/api/v1/me", { headers: bearer("") });
     expect(res.status).toBe(401);
+  });
+});
+
+/** Verified tokens are remembered (auth.tokens.ts); the memory must never widen what is accepted. */
+describe("verified-token memory", () => {
+  const base = { issuer: "https://tt.example", audience: "teamtrack-api" };
+  const a = { ...base, secret: "secret-a-0123456789abcdef0123456789abcdef" };
+  const b = { ...base, secret: "secret-b-0123456789abcdef0123456789abcdef" };
+  const now = new Date("2026-06-01T10:00:00Z");
+  const claims = { sub: "usr_1", sid: "ses_1", org: "org_1" };
+
+  test("a token verified under one secret, issuer or audience is refused under another", async () => {
+    const token = await signAccessToken(claims, a, now);
+    expect(await verifyAccessToken(token, a, now)).toEqual(claims);
+    expect(await verifyAccessToken(token, a, now)).toEqual(claims); // remembered
+    expect(await verifyAccessToken(token, b, now)).toBeNull();
+    expect(await verifyAccessToken(token, { ...a, audience: "other" }, now)).toBeNull();
+    expect(await verifyAccessToken(token, { ...a, issuer: "https://evil.example" }, now)).toBeNull();
+  });
+
+  test("a remembered token expires at exactly its exp, like an unremembered one", async () => {
+    const token = await signAccessToken(claims, a, now);
+    expect(await verifyAccessToken(token, a, now)).toEqual(claims);
+    const exp = new Date(now.getTime() + ACCESS_TTL_SECONDS * 1000);
+    expect(await verifyAccessToken(token, a, new Date(exp.getTime() - 1000))).toEqual(claims);
+    expect(await verifyAccessToken(token, a, exp)).toBeNull();
+    // Forgotten on expiry: presenting it again is still refused (now by jose).
+    expect(await verifyAccessToken(token, a, exp)).toBeNull();
+  });
+
+  test("a remembered token's one-character variants are verified afresh and refused", async () => {
+    const token = await signAccessToken(claims, a, now);
+    expect(await verifyAccessToken(token, a, now)).toEqual(claims);
+    const flipped = token.slice(0, -2) + (token.at(-2) === "A" ? "B" : "A") + token.at(-1);
+    expect(await verifyAccessToken(flipped, a, now)).toBeNull();
+    expect(await verifyAccessToken(`${token}x`, a, now)).toBeNull();
   });
 });

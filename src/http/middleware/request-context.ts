@@ -1,13 +1,28 @@
 import type { MiddlewareHandler } from "hono";
 import { matchedRoutes } from "hono/route";
 import { CidrSet, resolveClientIp } from "../../lib/ip";
-import type { Platform } from "../../ports/platform";
+import type { Logger, Platform } from "../../ports/platform";
 import type { AppEnv, Services } from "../context";
 
 /** Route template that handled the request (`/api/v1/admin/jobs/:id/run`), never the raw path. */
 export function routeTemplate(c: Parameters<MiddlewareHandler<AppEnv>>[0]): string {
   const route = matchedRoutes(c)[c.req.routeIndex];
   return route && route.method !== "ALL" ? route.path : "unmatched";
+}
+
+/**
+ * A child logger made on first use: binding a pino child runs the redaction over its bindings, which
+ * cost more than the rest of a cheap request (profiled on GET /me) while most requests never log.
+ */
+function lazyChild(parent: Logger, bindings: Record<string, unknown>): Logger {
+  let child: Logger | undefined;
+  return new Proxy(parent, {
+    get(_target, prop) {
+      child ??= parent.child(bindings);
+      const value = Reflect.get(child, prop, child);
+      return typeof value === "function" ? value.bind(child) : value;
+    },
+  });
 }
 
 /**
@@ -18,10 +33,11 @@ export function routeTemplate(c: Parameters<MiddlewareHandler<AppEnv>>[0]): stri
 export function requestContext(platform: Platform, services: Services): MiddlewareHandler<AppEnv> {
   const { TRUST_PROXY, TRUSTED_PROXIES } = platform.config;
   const trustedProxies = new CidrSet(TRUSTED_PROXIES);
+  const hasExecutionCtx = platform.runtime === "worker";
   return async (c, next) => {
     const started = performance.now();
     const requestId = c.get("requestId");
-    const logger = platform.logger.child({ requestId });
+    const logger = lazyChild(platform.logger, { requestId });
     c.set("platform", platform);
     c.set("services", services);
     c.set("logger", logger);
@@ -35,12 +51,8 @@ export function requestContext(platform: Platform, services: Services): Middlewa
         trustedProxies,
       }),
     );
-    let waitUntil: ((p: Promise<unknown>) => void) | undefined;
-    try {
-      waitUntil = c.executionCtx.waitUntil.bind(c.executionCtx);
-    } catch {
-      waitUntil = undefined; // no ExecutionContext outside Workers
-    }
+    // Only Workers hand an ExecutionContext (reading it elsewhere throws, which costs on every request).
+    const waitUntil = hasExecutionCtx ? c.executionCtx.waitUntil.bind(c.executionCtx) : undefined;
     c.set("defer", (p) => {
       platform.defer(p);
       waitUntil?.(p);
@@ -52,19 +64,21 @@ export function requestContext(platform: Platform, services: Services): Middlewa
       const route = routeTemplate(c);
       const status = c.res.status;
       platform.metrics.httpRequest({ method: c.req.method, route, status }, seconds);
-      const line = {
-        req: {
-          method: c.req.method,
-          url: new URL(c.req.url).pathname,
-          route,
-          headers: Object.fromEntries(c.req.raw.headers),
-        },
-        res: { status },
-        ip: c.get("clientIp"),
-        durationMs: Math.round(seconds * 10000) / 10,
-      };
-      if (status >= 500) logger.error(line, "request completed");
-      else if (!c.req.path.startsWith("/health/")) logger.info(line, "request completed");
+      const level = status >= 500 ? "error" : c.req.path.startsWith("/health/") ? null : "info";
+      if (level !== null && platform.logger.isLevelEnabled(level)) {
+        const line = {
+          req: {
+            method: c.req.method,
+            url: new URL(c.req.url).pathname,
+            route,
+            headers: Object.fromEntries(c.req.raw.headers),
+          },
+          res: { status },
+          ip: c.get("clientIp"),
+          durationMs: Math.round(seconds * 10000) / 10,
+        };
+        logger[level](line, "request completed");
+      }
     }
   };
 }

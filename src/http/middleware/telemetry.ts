@@ -1,6 +1,7 @@
 import { context, SpanKind, SpanStatusCode, type Tracer, trace } from "@opentelemetry/api";
 import { W3CTraceContextPropagator } from "@opentelemetry/core";
 import type { MiddlewareHandler } from "hono";
+import { isRecordingTracer } from "../../telemetry/db";
 import type { AppEnv } from "../context";
 import { routeTemplate } from "./request-context";
 
@@ -16,6 +17,8 @@ const headerGetter = {
  * (DB spans, outgoing fetch) runs inside its context. Named `METHOD /route/template` once routed.
  */
 export function serverSpan(tracer: Tracer): MiddlewareHandler<AppEnv> {
+  // Tracing off (no exporter): no span to make, no context to carry.
+  if (!isRecordingTracer(tracer)) return (_c, next) => next();
   return async (c, next) => {
     const parent = w3c.extract(context.active(), c.req.raw.headers, headerGetter);
     const url = new URL(c.req.url);

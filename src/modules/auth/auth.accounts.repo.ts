@@ -1,5 +1,6 @@
-import { and, asc, eq, gt, isNull } from "drizzle-orm";
+import { and, asc, eq, gt, isNull, sql } from "drizzle-orm";
 import type { Db } from "../../db/client";
+import { preparedQuery } from "../../db/prepared";
 import { invitations, memberships, organizations, type Role, sessions, users } from "../../db/schema";
 
 /** Queries of the auth flows (register, login, me). Users are global; org data is read by id. */
@@ -21,9 +22,17 @@ export async function findUserForLogin(db: Db, email: string) {
   return row ?? null;
 }
 
+const userById = preparedQuery((db) =>
+  db
+    .select()
+    .from(users)
+    .where(eq(users.id, sql.placeholder("id")))
+    .limit(1)
+    .prepare(),
+);
+
 export async function findUserById(db: Db, id: string): Promise<UserRow | null> {
-  const [row] = await db.select().from(users).where(eq(users.id, id)).limit(1);
-  return row ?? null;
+  return (await userById(db).get({ id })) ?? null;
 }
 
 export async function findUserByEmail(db: Db, email: string): Promise<{ id: string; name: string } | null> {
@@ -74,13 +83,17 @@ export async function replacePasswordHash(
     .where(and(eq(users.id, userId), eq(users.passwordHash, oldHash)));
 }
 
-export async function findOrganization(db: Db, orgId: string) {
-  const [row] = await db
+const organizationById = preparedQuery((db) =>
+  db
     .select({ id: organizations.id, name: organizations.name })
     .from(organizations)
-    .where(eq(organizations.id, orgId))
-    .limit(1);
-  return row ?? null;
+    .where(eq(organizations.id, sql.placeholder("id")))
+    .limit(1)
+    .prepare(),
+);
+
+export async function findOrganization(db: Db, orgId: string) {
+  return (await organizationById(db).get({ id: orgId })) ?? null;
 }
 
 /**

@@ -1,10 +1,11 @@
-import { and, eq, isNull } from "drizzle-orm";
+import { and, eq, isNull, sql } from "drizzle-orm";
 import type { Db } from "../../db/client";
+import { preparedQuery } from "../../db/prepared";
 import { apiTokens, memberships, sessions } from "../../db/schema";
 
 /** What the auth middleware needs about a session, in one indexed query. */
-export async function findSessionPrincipal(db: Db, sessionId: string) {
-  const [row] = await db
+const sessionPrincipal = preparedQuery((db) =>
+  db
     .select({
       id: sessions.id,
       userId: sessions.userId,
@@ -19,14 +20,18 @@ export async function findSessionPrincipal(db: Db, sessionId: string) {
       memberships,
       and(eq(memberships.orgId, sessions.orgId), eq(memberships.userId, sessions.userId)),
     )
-    .where(eq(sessions.id, sessionId))
-    .limit(1);
-  return row ?? null;
+    .where(eq(sessions.id, sql.placeholder("id")))
+    .limit(1)
+    .prepare(),
+);
+
+export async function findSessionPrincipal(db: Db, sessionId: string) {
+  return (await sessionPrincipal(db).get({ id: sessionId })) ?? null;
 }
 
 /** A live (not revoked) API or agent token by its hash, with the owner's current role. */
-export async function findTokenPrincipal(db: Db, tokenHash: string) {
-  const [row] = await db
+const tokenPrincipal = preparedQuery((db) =>
+  db
     .select({
       id: apiTokens.id,
       kind: apiTokens.kind,
@@ -42,9 +47,13 @@ export async function findTokenPrincipal(db: Db, tokenHash: string) {
       memberships,
       and(eq(memberships.orgId, apiTokens.orgId), eq(memberships.userId, apiTokens.userId)),
     )
-    .where(and(eq(apiTokens.tokenHash, tokenHash), isNull(apiTokens.revokedAt)))
-    .limit(1);
-  return row ?? null;
+    .where(and(eq(apiTokens.tokenHash, sql.placeholder("hash")), isNull(apiTokens.revokedAt)))
+    .limit(1)
+    .prepare(),
+);
+
+export async function findTokenPrincipal(db: Db, tokenHash: string) {
+  return (await tokenPrincipal(db).get({ hash: tokenHash })) ?? null;
 }
 
 export async function touchToken(db: Db, id: string, at: Date): Promise<void> {

@@ -32,7 +32,41 @@ export async function signAccessToken(
     .setAudience(settings.audience)
     .setIssuedAt(iat)
     .setExpirationTime(iat + ACCESS_TTL_SECONDS)
-    .sign(encoder.encode(settings.secret));
+    .sign(await keyFor(settings).key);
+}
+
+/**
+ * Per signing configuration: the imported HMAC key (importing it per call doubled jose's cost) and
+ * the access tokens already verified under it. A verified token's claims cannot change, so a repeat
+ * presentation skips the signature check (~18 µs of WebCrypto per request) and only the expiry is
+ * checked again, against the caller's clock, exactly as jose checks it. Revocation is unaffected:
+ * the session is still read on every request (auth.middleware.ts).
+ */
+interface KeyState {
+  key: Promise<CryptoKey>;
+  verified: Map<string, { claims: AccessClaims; exp: number }>;
+}
+const VERIFIED_MAX = 10_000;
+const keyStates = new Map<string, KeyState>();
+
+function keyFor(settings: JwtSettings): KeyState {
+  const id = `${settings.secret}\u0000${settings.issuer}\u0000${settings.audience}`;
+  let state = keyStates.get(id);
+  if (!state) {
+    if (keyStates.size >= 16) keyStates.clear(); // a handful per process (tests build many apps)
+    state = {
+      key: crypto.subtle.importKey(
+        "raw",
+        encoder.encode(settings.secret),
+        { name: "HMAC", hash: "SHA-256" },
+        false,
+        ["sign", "verify"],
+      ),
+      verified: new Map(),
+    };
+    keyStates.set(id, state);
+  }
+  return state;
 }
 
 /** Verifies signature, algorithm, issuer, audience, expiry (against the injected clock) and `typ`. */
@@ -41,8 +75,16 @@ export async function verifyAccessToken(
   settings: JwtSettings,
   now: Date,
 ): Promise<AccessClaims | null> {
+  const state = keyFor(settings);
+  const nowSeconds = Math.floor(now.getTime() / 1000);
+  const seen = state.verified.get(token);
+  if (seen) {
+    if (seen.exp > nowSeconds) return seen.claims;
+    state.verified.delete(token);
+    return null;
+  }
   try {
-    const { payload } = await jwtVerify(token, encoder.encode(settings.secret), {
+    const { payload } = await jwtVerify(token, await state.key, {
       algorithms: ACCESS_ALGORITHMS,
       issuer: settings.issuer,
       audience: settings.audience,
@@ -51,7 +93,17 @@ export async function verifyAccessToken(
     });
     if (payload.typ !== "access" || typeof payload.sid !== "string" || typeof payload.sub !== "string")
       return null;
-    return { sub: payload.sub, sid: payload.sid, org: typeof payload.org === "string" ? payload.org : null };
+    const claims = {
+      sub: payload.sub,
+      sid: payload.sid,
+      org: typeof payload.org === "string" ? payload.org : null,
+    };
+    if (state.verified.size >= VERIFIED_MAX) {
+      const oldest = state.verified.keys().next().value;
+      if (oldest !== undefined) state.verified.delete(oldest);
+    }
+    state.verified.set(token, { claims, exp: payload.exp as number });
+    return claims;
   } catch (err) {
     if (err instanceof joseErrors.JOSEError || err instanceof TypeError) return null;
     throw err;
