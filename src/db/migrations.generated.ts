@@ -116,5 +116,18 @@ export const migrations: Migration[] = [
       "CREATE TABLE `member_presence` (\n\t`member_id` text PRIMARY KEY NOT NULL,\n\t`org_id` text NOT NULL,\n\t`last_activity_at` integer NOT NULL,\n\t`last_input_at` integer,\n\t`latest_time` integer NOT NULL,\n\t`latest_idle` integer NOT NULL,\n\t`version` integer DEFAULT 0 NOT NULL,\n\t`online` integer DEFAULT false NOT NULL,\n\t`updated_at` integer NOT NULL,\n\tFOREIGN KEY (`member_id`) REFERENCES `memberships`(`id`) ON UPDATE no action ON DELETE cascade\n);",
       "CREATE INDEX `member_presence_online_idx` ON `member_presence` (`updated_at`) WHERE \"member_presence\".\"online\" = 1;"
     ]
+  },
+  {
+    "tag": "0005_stats_read_paths",
+    "createdAt": 1795325180678,
+    "hash": "a1dda4b8f5b95549b1ff644b93d8192dd753c4f5f5742b0290a3d5c81d79350a",
+    "statements": [
+      "DROP INDEX `activity_hours_member_hour_cover_idx`;",
+      "CREATE INDEX `time_entries_member_end_idx` ON `time_entries` (`member_id`,`end_at`,`start_at`) WHERE \"time_entries\".\"deleted_at\" IS NULL AND \"time_entries\".\"end_at\" IS NOT NULL;",
+      "-- activity_hours becomes a WITHOUT ROWID table (hand-written: drizzle-kit cannot declare it): rows in\n-- primary-key order, so a member's hours are one contiguous range and no covering index is needed.\nCREATE TABLE `__new_activity_hours` (\n\t`member_id` text NOT NULL,\n\t`hour` integer NOT NULL,\n\t`org_id` text NOT NULL,\n\t`active_ms` integer NOT NULL,\n\t`idle_ms` integer NOT NULL,\n\tPRIMARY KEY(`member_id`, `hour`),\n\tFOREIGN KEY (`member_id`) REFERENCES `memberships`(`id`) ON UPDATE no action ON DELETE cascade\n) WITHOUT ROWID;",
+      "INSERT INTO `__new_activity_hours` (`member_id`, `hour`, `org_id`, `active_ms`, `idle_ms`)\n  SELECT `member_id`, `hour`, `org_id`, `active_ms`, `idle_ms` FROM `activity_hours`;",
+      "DROP TABLE `activity_hours`;",
+      "ALTER TABLE `__new_activity_hours` RENAME TO `activity_hours`;"
+    ]
   }
 ];

@@ -142,7 +142,10 @@ export interface ServerProcess extends ChildProcess {
 export async function spawnServer(env: Record<string, string | undefined> = {}): Promise<ServerProcess> {
   const port = env.PORT && /^\d+$/.test(env.PORT) ? Number(env.PORT) : await freePort();
   const dataDir = env.DATA_DIR ?? tempDir();
-  const child = spawnBun(["src/runtime/bun.ts"], {
+  // Benchmarks: BENCH_CPU_PROF=DIR writes a markdown CPU profile of each server there on exit.
+  const prof = process.env.BENCH_CPU_PROF;
+  const args = prof ? ["--cpu-prof-md", `--cpu-prof-dir=${prof}`] : [];
+  const child = spawnBun([...args, "src/runtime/bun.ts"], {
     NODE_ENV: "development",
     JOBS_ENABLED: "false",
     HOST: "127.0.0.1",

@@ -85,7 +85,11 @@ export const activitySpans = sqliteTable(
   ],
 );
 
-/** Active and idle milliseconds per member and UTC hour, kept in step with the pieces by each ingest. */
+/**
+ * Active and idle milliseconds per member and UTC hour, kept in step with the pieces by each ingest.
+ * A WITHOUT ROWID table (migration 0005; drizzle cannot declare it): rows are stored in primary-key
+ * order, so summing a member's day reads one contiguous range with no second index to keep.
+ */
 export const activityHours = sqliteTable(
   "activity_hours",
   {
@@ -98,11 +102,7 @@ export const activityHours = sqliteTable(
     activeMs: integer("active_ms").notNull(),
     idleMs: integer("idle_ms").notNull(),
   },
-  (t) => [
-    primaryKey({ columns: [t.memberId, t.hour] }),
-    // Covering: stats sum a day of hours per member without reading the table.
-    index("activity_hours_member_hour_cover_idx").on(t.memberId, t.hour, t.activeMs, t.idleMs),
-  ],
+  (t) => [primaryKey({ columns: [t.memberId, t.hour] })],
 );
 
 /**

@@ -109,6 +109,11 @@ export const timeEntries = sqliteTable(
       .on(t.memberId)
       .where(sql`${t.endAt} IS NULL AND ${t.deletedAt} IS NULL`),
     index("time_entries_member_start_idx").on(t.memberId, t.startAt),
+    // Stats: a member's closed entries that end after the week starts, read from the index alone
+    // (every entry overlapping the week, and no older ones, whatever the entries' length).
+    index("time_entries_member_end_idx")
+      .on(t.memberId, t.endAt, t.startAt)
+      .where(sql`${t.deletedAt} IS NULL AND ${t.endAt} IS NOT NULL`),
     index("time_entries_org_start_idx").on(t.orgId, t.startAt),
     index("time_entries_project_start_idx").on(t.projectId, t.startAt),
   ],

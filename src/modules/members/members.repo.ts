@@ -1,7 +1,6 @@
 import { and, eq, type SQL, sql } from "drizzle-orm";
 import type { Db } from "../../db/client";
 import { memberships, users } from "../../db/schema";
-import { MAX_ENTRY_MS } from "../time/time.service";
 
 const memberColumns = {
   id: memberships.id,
@@ -88,10 +87,11 @@ export interface StatsArgs {
  * and idle time today from the hourly rollup, and the running timer. Members whose time zone is not
  * among `zones` come back with `day_start` null (the caller then retries with their zones).
  *
- * Entries and activity hours are read per member from their (member_id, …) indexes — CROSS JOIN
- * fixes the loop order (members outer) and
- * `+t.org_id` keeps the planner off the organization-wide index, which it would otherwise scan once
- * per time zone.
+ * Entries and activity hours are read per member — CROSS JOIN fixes the loop order (members
+ * outer): closed entries from the partial index on (member_id, end_at, start_at), only those ending
+ * after the member's week starts (exactly the entries overlapping the week, read from the index
+ * alone), and hours from activity_hours' primary key. The member ids come from the organization's
+ * memberships, which scopes both reads.
  */
 export function statsSql(a: StatsArgs): SQL {
   const zones = JSON.stringify(a.zones.map((z) => [z.tz, z.dayStart, z.dayEnd, z.weekStart, z.weekEnd]));
@@ -112,8 +112,8 @@ export function statsSql(a: StatsArgs): SQL {
     tracked AS (
       SELECT m.id AS member_id, SUM(${clip("ds", "de")}) AS today_ms, SUM(${clip("ws", "we")}) AS week_ms
       FROM m CROSS JOIN time_entries t
-      WHERE t.member_id = m.id AND +t.org_id = ${a.orgId} AND t.deleted_at IS NULL AND t.end_at IS NOT NULL
-        AND t.start_at >= m.ws - ${MAX_ENTRY_MS} AND t.start_at < m.we
+      WHERE t.member_id = m.id AND t.deleted_at IS NULL AND t.end_at IS NOT NULL
+        AND t.end_at > m.ws AND t.start_at < m.we
       GROUP BY m.id
     ),
     activity AS (
