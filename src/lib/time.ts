@@ -14,13 +14,21 @@ const DATE_RE = /^(\d{4})-(\d{2})-(\d{2})$/;
 /** True when `tz` is an IANA zone this runtime knows ("UTC" included). */
 export function isTimeZone(tz: string): boolean {
   if (!tz || tz.length > 64) return false;
+  const known = zoneValidity.get(tz);
+  if (known !== undefined) return known;
+  let ok: boolean;
   try {
     new Intl.DateTimeFormat("en-US", { timeZone: tz });
-    return true;
+    ok = true;
   } catch {
-    return false;
+    ok = false;
   }
+  // Building a DateTimeFormat costs ~10 µs; remember answers (bounded: names come from requests).
+  if (zoneValidity.size >= 1024) zoneValidity.clear();
+  zoneValidity.set(tz, ok);
+  return ok;
 }
+const zoneValidity = new Map<string, boolean>();
 
 /** Parses a calendar date `YYYY-MM-DD` (rejects 2026-02-30); null when invalid. */
 export function parseLocalDate(date: string): { year: number; month: number; day: number } | null {

@@ -101,6 +101,11 @@ interface CachedStats {
 const orgShape = new Map<string, { zones: Set<string>; weekStart: WeekStart }>();
 const ORG_SHAPE_MAX = 10_000;
 
+function activityOf(pair: [number, number] | null): { activeMs: number; idleMs: number } {
+  const [activeMs = 0, idleMs = 0] = pair ?? [];
+  return { activeMs, idleMs };
+}
+
 /** Today and this week in `tz` (a zone this runtime does not know counts as UTC, labelled as given). */
 export function zoneBounds(label: string, now: Date, weekStart: WeekStart): ZoneBounds {
   const tz = isTimeZone(label) ? label : "UTC";
@@ -170,8 +175,7 @@ async function computeStats(db: Db, orgId: string, now: Date): Promise<CachedSta
           bounds: r.day_start === null ? null : boundsOf(r.timezone),
           closedTodayMs: r.today_ms,
           closedWeekMs: r.week_ms,
-          activeMs: r.active_ms,
-          idleMs: r.idle_ms,
+          ...activityOf(r.activity),
           running: r.running_id
             ? {
                 entryId: r.running_id,
