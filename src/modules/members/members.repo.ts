@@ -88,18 +88,20 @@ export interface StatsArgs {
  * among `zones` come back with `day_start` null (the caller then retries with their zones).
  *
  * Per member, correlated subqueries read only what overlaps the period: closed entries from the
- * partial index on (member_id, end_at, start_at) — those ending after the day or week starts, read
- * from the index alone — and today's hours from activity_hours' primary key (`[active, idle]` as one
+ * partial index on (member_id, end_at, start_at) — those ending after the week starts, read from
+ * the index alone, summed for today and the week in one pass — and today's hours from activity_hours' primary key (`[active, idle]` as one
  * JSON pair, so the range is read once). The result is one JSON text (see memberStats). Measured on 1,000 members × 30 days this is ~40% faster
  * than grouped CTEs joined back to the members (no temporary B-trees or automatic indexes). The
  * member ids come from the organization's memberships, which scopes every read.
  */
 export function statsSql(a: StatsArgs): SQL {
   const zones = JSON.stringify(a.zones.map((z) => [z.tz, z.dayStart, z.dayEnd, z.weekStart, z.weekEnd]));
-  const closedIn = (from: string, to: string) =>
-    sql.raw(`COALESCE((SELECT SUM(MAX(0, MIN(t.end_at, m.${to}) - MAX(t.start_at, m.${from})))
+  // Today lies inside this week: one pass over the week's closed entries sums both.
+  const clip = (from: string, to: string) => `MAX(0, MIN(t.end_at, m.${to}) - MAX(t.start_at, m.${from}))`;
+  const closed =
+    sql.raw(`(SELECT json_array(COALESCE(SUM(${clip("ds", "de")}), 0), COALESCE(SUM(${clip("ws", "we")}), 0))
       FROM time_entries t WHERE t.member_id = m.id AND t.deleted_at IS NULL AND t.end_at IS NOT NULL
-        AND t.end_at > m.${from} AND t.start_at < m.${to}), 0)`);
+        AND t.end_at > m.ws AND t.start_at < m.we)`);
   return sql`-- members.stats
     WITH z(tz, ds, de, ws, we) AS (
       SELECT json_extract(value, '$[0]'), json_extract(value, '$[1]'), json_extract(value, '$[2]'),
@@ -115,8 +117,7 @@ export function statsSql(a: StatsArgs): SQL {
     ,
     s AS (SELECT m.id, m.user_id, m.role, m.display_name, m.user_name, m.timezone, m.status,
       m.status_changed_at, m.last_seen_at, m.ds AS day_start,
-      ${closedIn("ds", "de")} AS today_ms,
-      ${closedIn("ws", "we")} AS week_ms,
+      ${closed} AS closed,
       (SELECT json_array(COALESCE(SUM(h.active_ms), 0), COALESCE(SUM(h.idle_ms), 0))
         FROM activity_hours h WHERE h.member_id = m.id AND h.hour >= m.ds AND h.hour < m.de) AS activity,
       r.id AS running_id, r.start_at AS running_start, r.project_id AS running_project_id,
@@ -125,7 +126,7 @@ export function statsSql(a: StatsArgs): SQL {
     FROM m
     LEFT JOIN time_entries r ON r.member_id = m.id AND r.end_at IS NULL AND r.deleted_at IS NULL
     LEFT JOIN projects p ON p.id = r.project_id)
-    SELECT json_group_array(json_array(${sql.raw(STATS_COLUMNS.map((c) => (c === "activity" ? "json(s.activity)" : `s.${c}`)).join(", "))})) AS rows
+    SELECT json_group_array(json_array(${sql.raw(STATS_COLUMNS.map((c) => (c === "activity" || c === "closed" ? `json(s.${c})` : `s.${c}`)).join(", "))})) AS rows
     FROM s`;
 }
 
@@ -141,8 +142,7 @@ const STATS_COLUMNS = [
   "status_changed_at",
   "last_seen_at",
   "day_start",
-  "today_ms",
-  "week_ms",
+  "closed",
   "activity",
   "running_id",
   "running_start",
@@ -163,8 +163,8 @@ export interface StatsRow {
   status_changed_at: number | null;
   last_seen_at: number | null;
   day_start: number | null;
-  today_ms: number;
-  week_ms: number;
+  /** `[today_ms, week_ms]` of closed entries, clipped to the member's day and week. */
+  closed: [number, number];
   /** `[active_ms, idle_ms]` today. */
   activity: [number, number];
   running_id: string | null;

@@ -173,8 +173,8 @@ async function computeStats(db: Db, orgId: string, now: Date): Promise<CachedSta
           statusChangedAt: r.status_changed_at,
           lastSeenAt: r.last_seen_at,
           bounds: r.day_start === null ? null : boundsOf(r.timezone),
-          closedTodayMs: r.today_ms,
-          closedWeekMs: r.week_ms,
+          closedTodayMs: r.closed?.[0] ?? 0,
+          closedWeekMs: r.closed?.[1] ?? 0,
           ...activityOf(r.activity),
           running: r.running_id
             ? {
