@@ -67,6 +67,8 @@ async function stats(who: { auth: Record<string, string> }, query = "") {
   return {
     body,
     statsQueries: db.filter((s) => text(s).includes("members.stats")).length,
+    // The presence-and-activity-only refresh after heartbeats.
+    activityQueries: db.filter((s) => text(s).includes("members.stats (activity)")).length,
     // Every round trip that is not the session lookup of the auth middleware.
     otherQueries: db.filter((s) => !text(s).includes("members.stats") && !text(s).includes('from "sessions"'))
       .length,
@@ -209,6 +211,7 @@ describe("GET /api/v1/members/stats", () => {
     await t.platform.drain();
     const afterEntry = await stats(manager);
     expect(afterEntry.statsQueries).toBe(1);
+    expect(afterEntry.activityQueries).toBe(0); // an entry recomputes everything
     expect(afterEntry.by("Bob").trackedTodaySeconds).toBe((before.trackedTodaySeconds as number) + 1800);
 
     const started = await t.app.request("/api/v1/timer/start", { method: "POST", headers: bob.auth });
@@ -216,10 +219,17 @@ describe("GET /api/v1/members/stats", () => {
     await t.platform.drain();
     expect((await stats(manager)).by("Bob").runningTimer).not.toBeNull();
 
+    const beforeHb = (await stats(manager)).by("Bob");
     await ingest(t, bob, [hb(t.clock.now().getTime() - 60_000, { duration: 60, keyboard: 3 })]);
     const afterHb = await stats(manager);
-    expect(afterHb.statsQueries).toBe(1);
+    // A heartbeat refreshes presence and activity only, on top of the cached entry totals.
+    expect([afterHb.statsQueries, afterHb.activityQueries]).toEqual([1, 1]);
     expect(afterHb.by("Bob")).toMatchObject({ status: "active", activeSecondsToday: 60, activePercent: 100 });
+    expect(afterHb.by("Bob").lastSeenAt).toBe(t.clock.now().toISOString());
+    expect(afterHb.by("Bob").trackedWeekSeconds).toBe(beforeHb.trackedWeekSeconds);
+    expect(afterHb.by("Bob").runningTimer?.entryId).toBe(beforeHb.runningTimer?.entryId as string);
+    // …and a refresh is cached like a full computation.
+    expect((await stats(manager)).statsQueries).toBe(0);
 
     const patched = await t.app.request("/api/v1/members/me/profile", {
       method: "PATCH",
@@ -246,5 +256,25 @@ describe("GET /api/v1/members/stats", () => {
     expect(b2.data.map((d) => d.name)).toEqual(["Max", "Zed 00", "Zed 01"]);
     const bad = await t.app.request("/api/v1/members/stats?cursor=nope", { headers: manager.auth });
     expect(bad.status).toBe(422);
+  });
+
+  test("a heartbeat after a member's midnight recomputes everything: cached totals belong to the old day", async () => {
+    // Bob is in Asia/Tokyo now (previous test): midnight there is 15:00Z.
+    t.clock.set("2026-03-10T14:59:50Z");
+    const session = await t.services.sessions.create({
+      userId: manager.userId,
+      orgId: manager.orgId,
+      ip: "127.0.0.1",
+    });
+    const boss = { auth: { authorization: `Bearer ${session.accessToken}` } };
+    await stats(boss); // cache computed for Bob's 03-10
+    t.clock.advance(20_000); // 15:00:10Z: 03-11 00:00:10 in Tokyo, still within the 60 s cache
+    await ingest(t, bob, [hb(t.clock.now().getTime() - 5_000, { duration: 5, keyboard: 1 })]);
+    const after = await stats(boss);
+    expect([after.statsQueries, after.activityQueries]).toEqual([1, 0]);
+    const bobNow = after.by("Bob");
+    // A new day: only the running timer's 10 s since midnight, and 5 s of activity.
+    expect(bobNow.trackedTodaySeconds).toBe(10);
+    expect(bobNow.activeSecondsToday).toBe(5);
   });
 });

@@ -30,8 +30,9 @@ import { expirePresence, findStaleTimers } from "../../src/modules/activity/pres
 import { appUsage, timeline } from "../../src/modules/activity/usage.repo";
 import { listAuditRows } from "../../src/modules/audit/audit.repo";
 import { findSessionPrincipal, findTokenPrincipal } from "../../src/modules/auth/auth.repo";
-import { findMember, memberStats } from "../../src/modules/members/members.repo";
-import { zoneBounds } from "../../src/modules/members/members.service";
+import { findMember } from "../../src/modules/members/members.repo";
+import { memberActivity, memberStats } from "../../src/modules/members/stats.repo";
+import { zoneBounds } from "../../src/modules/members/stats.service";
 import { listCatalog } from "../../src/modules/projects/projects.repo";
 import {
   type DayBucket,
@@ -243,6 +244,14 @@ const HOT: [string, (db: Db) => Promise<unknown>][] = [
     "members: stats",
     (d) =>
       memberStats(d, {
+        orgId: ids.orgId,
+        zones: [...new Set(["UTC", ids.tz])].map((tz) => zoneBounds(tz, NOW, "monday")),
+      }),
+  ],
+  [
+    "members: stats, presence and activity only (after a heartbeat)",
+    (d) =>
+      memberActivity(d, {
         orgId: ids.orgId,
         zones: [...new Set(["UTC", ids.tz])].map((tz) => zoneBounds(tz, NOW, "monday")),
       }),

@@ -27,7 +27,7 @@ export function registerActivity(app: Router): void {
       { orgId: p.orgId, userId: p.userId, actor },
       c.req.valid("json").heartbeats,
     );
-    if (out.accepted > 0) await statsCache.invalidate(c.get("platform").kv, out.orgId);
+    if (out.accepted > 0) await statsCache.invalidateActivity(c.get("platform").kv, out.orgId);
     return c.json(
       { accepted: out.accepted, duplicates: out.duplicates, dropped: out.dropped, status: out.status },
       200,

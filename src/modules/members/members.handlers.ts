@@ -9,15 +9,9 @@ import type { KvStore } from "../../ports/kv";
 import { auditContext } from "../audit/audit.service";
 import { allows, orgMember } from "../tokens/tokens.guards";
 import { getProfileRoute, memberStatsRoute, updateProfileRoute } from "./members.routes";
-import {
-  loadStats,
-  type MembersDeps,
-  patchProfile,
-  profileView,
-  resolveMember,
-  statsView,
-} from "./members.service";
+import { type MembersDeps, patchProfile, profileView, resolveMember } from "./members.service";
 import { statsCache } from "./stats.cache";
+import { loadStats, statsView } from "./stats.service";
 
 /** Writes elsewhere that change what `GET /members/stats` shows. */
 const INVALIDATING: EventType[] = [
@@ -29,8 +23,9 @@ const INVALIDATING: EventType[] = [
   "member.added",
   "member.updated",
   "member.removed",
-  "member.status_changed",
 ];
+/** Events that move only presence and today's activity: the cached entry totals stay. */
+const ACTIVITY_INVALIDATING: EventType[] = ["member.status_changed"];
 
 function deps(c: Context<AppEnv>): MembersDeps {
   const { db, clock, kv } = c.get("platform");
@@ -50,6 +45,11 @@ export function registerMembers(app: Router, bus: { events: EventBus; kv: KvStor
     bus.events.on(type, async (event) => {
       const orgId = event.orgId ?? (event.payload as { orgId?: string }).orgId;
       if (orgId) await statsCache.invalidate(bus.kv, orgId);
+    });
+  for (const type of ACTIVITY_INVALIDATING)
+    bus.events.on(type, async (event) => {
+      const orgId = event.orgId ?? (event.payload as { orgId?: string }).orgId;
+      if (orgId) await statsCache.invalidateActivity(bus.kv, orgId);
     });
 
   app.openapi(memberStatsRoute, async (c) => {
