@@ -102,8 +102,17 @@ export function resolveClientIp(opts: {
   return socket;
 }
 
+/** Socket addresses repeat (keep-alive, the same clients): parsing one costs more than a lookup. */
+const normalised = new Map<string, string>();
+
 function normalise(ip: string): string {
-  return parseIp(ip)?.toString() ?? ip;
+  let out = normalised.get(ip);
+  if (out === undefined) {
+    out = parseIp(ip)?.toString() ?? ip;
+    if (normalised.size >= 4096) normalised.clear();
+    normalised.set(ip, out);
+  }
+  return out;
 }
 
 /**

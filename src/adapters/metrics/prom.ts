@@ -12,6 +12,11 @@ export class PromMetrics implements Metrics {
   readonly #http: Counter<"method" | "route" | "status">;
   readonly #httpDuration: Histogram<"method" | "route" | "status">;
   readonly #db: Histogram<"operation" | "outcome">;
+  readonly #httpChildren = new Map<
+    string,
+    { count: ReturnType<Counter<string>["labels"]>; duration: ReturnType<Histogram<string>["labels"]> }
+  >();
+  readonly #dbChildren = new Map<string, ReturnType<Histogram<string>["labels"]>>();
   readonly #jobs: Counter<"job" | "status">;
   readonly #jobDuration: Histogram<"job" | "status">;
   readonly #cache: Counter<"cache" | "result">;
@@ -61,13 +66,28 @@ export class PromMetrics implements Metrics {
   }
 
   httpRequest(l: { method: string; route: string; status: number }, seconds: number): void {
-    const labels = { method: l.method, route: l.route, status: String(l.status) };
-    this.#http.inc(labels);
-    this.#httpDuration.observe(labels, seconds);
+    // prom-client hashes a label object on every call; its per-label-set children are kept by key.
+    const key = `${l.method} ${l.status} ${l.route}`;
+    let child = this.#httpChildren.get(key);
+    if (!child) {
+      const labels = { method: l.method, route: l.route, status: String(l.status) };
+      child = { count: this.#http.labels(labels), duration: this.#httpDuration.labels(labels) };
+      // Routes are templates and statuses few, so this stays small; bounded all the same.
+      if (this.#httpChildren.size >= 10_000) this.#httpChildren.clear();
+      this.#httpChildren.set(key, child);
+    }
+    child.count.inc();
+    child.duration.observe(seconds);
   }
 
   dbQuery(l: { operation: string; ok: boolean }, seconds: number): void {
-    this.#db.observe({ operation: l.operation, outcome: l.ok ? "ok" : "error" }, seconds);
+    const key = `${l.operation} ${l.ok}`;
+    let child = this.#dbChildren.get(key);
+    if (!child) {
+      child = this.#db.labels({ operation: l.operation, outcome: l.ok ? "ok" : "error" });
+      this.#dbChildren.set(key, child);
+    }
+    child.observe(seconds);
   }
 
   jobRun(l: { job: string; status: string }, seconds: number): void {
