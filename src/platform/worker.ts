@@ -8,7 +8,7 @@ import { R2BlobStore, type R2BucketLike } from "../adapters/blob/r2";
 import { type D1DatabaseLike, openD1 } from "../adapters/db/d1";
 import { instrumentClient } from "../adapters/db/libsql-instrument";
 import { MemoryKvStore, MemoryPubSub, MemoryRateLimiter } from "../adapters/kv/memory";
-import { WasmArgon2Hasher } from "../adapters/passwords/argon2-wasm";
+import { JsArgon2Hasher } from "../adapters/passwords/argon2-js";
 import { type Config, formatReport, parseConfig } from "../config/env";
 import type { Db } from "../db/client";
 import { migrate } from "../db/migrate";
@@ -163,7 +163,7 @@ async function buildPlatform(env: WorkerEnv): Promise<WorkerPlatform> {
     rateLimiter: new MemoryRateLimiter(clock),
     pubsub,
     mailer: createMailer(config, { db, clock, logger }),
-    passwords: new WasmArgon2Hasher(),
+    passwords: new JsArgon2Hasher(),
     blobs: env.BLOBS ? new R2BlobStore(env.BLOBS) : new MemoryBlobStore(),
     // sharp is a native module and Workers have no image library: uploads answer 501, stored
     // screenshots (in R2) can still be listed and viewed.

@@ -204,6 +204,27 @@ describe("worker on D1 + R2 (Miniflare)", () => {
     expect(byId["maintenance.prune-records"]).toBeNull();
   });
 
+  test("register, log in and /me under workerd (argon2id in JavaScript: no run-time WebAssembly)", async () => {
+    const email = `wk-${crypto.randomUUID().slice(0, 8)}@example.com`;
+    const password = "Quiet-Harbor-Worker-Lantern";
+    const post = (path: string, body: unknown) =>
+      w.fetch(path, {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: JSON.stringify(body),
+      });
+    expect((await post("/api/v1/auth/register", { email, password, name: "Worker" })).status).toBe(201);
+    expect((await post("/api/v1/auth/login", { email, password: "Quiet-Harbor-Worker-Wrong" })).status).toBe(
+      401,
+    );
+    const login = await post("/api/v1/auth/login", { email, password });
+    expect(login.status).toBe(200);
+    const { accessToken } = (await login.json()) as { accessToken: string };
+    const me = await w.fetch("/api/v1/me", { headers: { authorization: `Bearer ${accessToken}` } });
+    expect(me.status).toBe(200);
+    expect(((await me.json()) as { user: { email: string } }).user.email).toBe(email);
+  });
+
   test("logs are JSON lines with credentials redacted (pino's browser build under workerd)", async () => {
     const res = await w.fetch("/api/v1/health/detailed", {
       headers: { ...asOperator, cookie: "session=very-secret-cookie" },
