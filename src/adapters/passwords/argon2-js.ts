@@ -1,4 +1,5 @@
 import { argon2idAsync } from "@noble/hashes/argon2.js";
+import { base64url, fromBase64url, timingSafeEqual } from "../../lib/crypto";
 import type { PasswordHasher } from "../../ports/passwords";
 import { ARGON2_PARAMS } from "./params";
 
@@ -27,9 +28,7 @@ export class JsArgon2Hasher implements PasswordHasher {
       p: phc.p,
       dkLen: phc.hash.length,
     });
-    let diff = actual.length ^ phc.hash.length;
-    for (let i = 0; i < actual.length; i++) diff |= (actual[i] ?? 0) ^ (phc.hash[i] ?? 0);
-    const ok = diff === 0;
+    const ok = timingSafeEqual(b64(actual), b64(phc.hash));
     const current =
       phc.m === ARGON2_PARAMS.memoryCost &&
       phc.t === ARGON2_PARAMS.timeCost &&
@@ -38,17 +37,12 @@ export class JsArgon2Hasher implements PasswordHasher {
   }
 }
 
-/** Unpadded standard base64, as PHC strings use it. */
-function b64(bytes: Uint8Array): string {
-  let s = "";
-  for (const b of bytes) s += String.fromCharCode(b);
-  return btoa(s).replace(/=+$/, "");
-}
+/** Unpadded standard base64, as PHC strings use it (lib/crypto's base64url with the standard alphabet). */
+const b64 = (bytes: Uint8Array) => base64url(bytes).replace(/-/g, "+").replace(/_/g, "/");
 
 function unb64(s: string): Uint8Array | null {
   try {
-    const bin = atob(s + "=".repeat((4 - (s.length % 4)) % 4));
-    return Uint8Array.from(bin, (c) => c.charCodeAt(0));
+    return fromBase64url(s);
   } catch {
     return null;
   }

@@ -13,19 +13,21 @@ import { type MembersDeps, patchProfile, profileView, resolveMember } from "./me
 import { statsCache } from "./stats.cache";
 import { loadStats, statsView } from "./stats.service";
 
-/** Writes elsewhere that change what `GET /members/stats` shows. */
-const INVALIDATING: EventType[] = [
-  "timer.started",
-  "timer.stopped",
-  "time_entry.created",
-  "time_entry.updated",
-  "time_entry.deleted",
-  "member.added",
-  "member.updated",
-  "member.removed",
+/**
+ * Writes elsewhere that change what `GET /members/stats` shows, and how much of the cache they void:
+ * entries, timers and members everything; presence changes only presence and today's activity.
+ */
+const INVALIDATING: [EventType, "all" | "activity"][] = [
+  ["timer.started", "all"],
+  ["timer.stopped", "all"],
+  ["time_entry.created", "all"],
+  ["time_entry.updated", "all"],
+  ["time_entry.deleted", "all"],
+  ["member.added", "all"],
+  ["member.updated", "all"],
+  ["member.removed", "all"],
+  ["member.status_changed", "activity"],
 ];
-/** Events that move only presence and today's activity: the cached entry totals stay. */
-const ACTIVITY_INVALIDATING: EventType[] = ["member.status_changed"];
 
 function deps(c: Context<AppEnv>): MembersDeps {
   const { db, clock, kv } = c.get("platform");
@@ -41,15 +43,12 @@ const StatsCursor = z.object({ n: z.string(), i: z.string().max(64) });
 
 /** Member stats, presence and tracking profiles; keeps the stats cache in step with other modules' writes. */
 export function registerMembers(app: Router, bus: { events: EventBus; kv: KvStore }): void {
-  for (const type of INVALIDATING)
+  for (const [type, scope] of INVALIDATING)
     bus.events.on(type, async (event) => {
       const orgId = event.orgId ?? (event.payload as { orgId?: string }).orgId;
-      if (orgId) await statsCache.invalidate(bus.kv, orgId);
-    });
-  for (const type of ACTIVITY_INVALIDATING)
-    bus.events.on(type, async (event) => {
-      const orgId = event.orgId ?? (event.payload as { orgId?: string }).orgId;
-      if (orgId) await statsCache.invalidateActivity(bus.kv, orgId);
+      if (!orgId) return;
+      if (scope === "all") await statsCache.invalidate(bus.kv, orgId);
+      else await statsCache.invalidateActivity(bus.kv, orgId);
     });
 
   app.openapi(memberStatsRoute, async (c) => {
