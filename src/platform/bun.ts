@@ -60,10 +60,13 @@ export async function createBunPlatform(config: Config, opts: BunPlatformOptions
 
   if (config.databaseUrl.startsWith("file:"))
     mkdirSync(dirname(config.databaseUrl.slice(5)), { recursive: true });
-  const { db, client, dialect } = await openLibsql({
+  const { db, client, dialect, checkpointer } = await openLibsql({
     url: config.databaseUrl,
     authToken: config.DATABASE_AUTH_TOKEN,
     observe,
+    checkpointIntervalMs: config.DB_CHECKPOINT_INTERVAL_MS,
+    onCheckpointerError: (err) =>
+      logger.warn({ err }, "background WAL checkpoints unavailable; SQLite checkpoints during commits"),
   });
   if (opts.migrate ?? config.MIGRATE_ON_START) {
     const { applied } = await migrate(db, migrations);
@@ -169,6 +172,7 @@ export async function createBunPlatform(config: Config, opts: BunPlatformOptions
       // The KvStore owns the shared Redis connection: close it after what uses it.
       await Promise.allSettled([tracing.shutdown(), pubsub.close()]);
       await kv.close().catch(() => {});
+      await checkpointer?.close();
       client.close();
       logger.flush?.();
     },

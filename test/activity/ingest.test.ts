@@ -2,18 +2,14 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { eq } from "drizzle-orm";
 import { heartbeats, memberships } from "../../src/db/schema";
 import type { DomainEvent } from "../../src/events/types";
-import {
-  commitIngest,
-  firstKey,
-  planIngest,
-  readIngestState,
-  writeIngest,
-} from "../../src/modules/activity/ingest.repo";
+import { firstKey, planIngest, readIngestState, writeIngest } from "../../src/modules/activity/ingest.repo";
+import { commitIngest, ingestWriter } from "../../src/modules/activity/ingest.writer";
 import { isGuardFailure } from "../../src/modules/time/time.db";
 import { createTestApp, type TestApp } from "../support/app";
 import { createAgent, createPat } from "../tokens/support";
 import { modelPieces } from "./model";
 import {
+  type Hb,
   hb,
   ingest,
   post,
@@ -253,6 +249,130 @@ describe("optimistic lock", () => {
         heartbeats: 9,
       },
     ]);
+  });
+});
+
+describe("group commit", () => {
+  /** A plan for `who` of one new heartbeat at `time`, made on the state read now. */
+  const planFor = async (who: Awaited<ReturnType<typeof tracker>>, id: string, time: string) => {
+    const rows = [{ ...stored(id, time), keyboard: null, mouse: null }];
+    const state = await readIngestState(t.platform.db, {
+      orgId: who.orgId,
+      member: { id: who.memberId },
+      first: firstKey(rows),
+      clientIds: [id],
+    });
+    return planIngest(state, rows, {
+      orgId: who.orgId,
+      memberId: who.memberId,
+      now: t.clock.now().getTime(),
+      pulsetimeMs: 60_000,
+      idleThresholdMs: 300_000,
+      status: state.member?.status ?? "offline",
+    });
+  };
+
+  test("concurrent ingests of many members are committed together, each stored as if alone", async () => {
+    const first = await tracker(t);
+    const crew = [
+      first,
+      ...(await Promise.all(Array.from({ length: 11 }, () => tracker(t, "member", { orgId: first.orgId })))),
+    ];
+    const writer = ingestWriter(t.platform.db);
+    const before = { ...writer.stats };
+    const batches = crew.map((_, i) => [
+      hb(at("11:58:00"), { duration: 30, id: `grp-${i}-a` }),
+      hb(at("11:58:30"), { duration: 30, id: `grp-${i}-b` }),
+      hb(at("11:59:00"), { duration: 30, app: "Slack", id: `grp-${i}-c` }),
+    ]);
+    const results = await Promise.all(crew.map((who, i) => ingest(t, who, batches[i] as Hb[])));
+    expect(results.every((r) => r.accepted === 3 && r.status === "active")).toBe(true);
+    // Fewer commits than requests: they shared groups.
+    expect(writer.stats.writes - before.writes).toBe(12);
+    expect(writer.stats.groups - before.groups).toBeLessThan(12);
+    expect(writer.stats.largest).toBeGreaterThan(1);
+    for (const [i, who] of crew.entries()) {
+      expect((await storedHeartbeats(t, who.memberId)).map((h) => h.clientId)).toEqual([
+        `grp-${i}-a`,
+        `grp-${i}-b`,
+        `grp-${i}-c`,
+      ]);
+      expect(await storedSpans(t, who.memberId)).toEqual([
+        {
+          start: at("11:58:00.000"),
+          end: at("11:59:00.000"),
+          app: "Code",
+          title: "main.ts",
+          idle: false,
+          heartbeats: 2,
+        },
+        {
+          start: at("11:59:00.000"),
+          end: at("11:59:30.000"),
+          app: "Slack",
+          title: "main.ts",
+          idle: false,
+          heartbeats: 1,
+        },
+      ]);
+      const [m] = await t.platform.db.select().from(memberships).where(eq(memberships.id, who.memberId));
+      expect(m?.status).toBe("active");
+      expect(m?.lastSeenAt?.getTime()).toBe(t.clock.now().getTime());
+    }
+  });
+
+  test("one moved state in a group refuses only that member's write; the others are stored", async () => {
+    const first = await tracker(t);
+    const [second, third] = await Promise.all([
+      tracker(t, "member", { orgId: first.orgId }),
+      tracker(t, "member", { orgId: first.orgId }),
+    ]);
+    await ingest(t, first, [hb(at("11:57:00"), { duration: 30 })]);
+    const stale = await planFor(first, "grp-stale", at("11:57:30"));
+    await ingest(t, first, [hb(at("11:58:00"), { duration: 30 })]); // moves first's version
+    const plans = [
+      stale,
+      await planFor(second, "grp-ok-2", at("11:57:30")),
+      await planFor(third, "grp-ok-3", at("11:57:30")),
+    ];
+    const writer = ingestWriter(t.platform.db);
+    const retried = writer.stats.retriedOneByOne;
+    const groups = writer.stats.groups;
+    const [a, b, c] = await Promise.allSettled(plans.map((p) => writer.submit(p)));
+    expect(a?.status).toBe("rejected");
+    expect(isGuardFailure((a as PromiseRejectedResult).reason)).toBe(true);
+    expect(b).toEqual({ status: "fulfilled", value: "active" });
+    expect(c).toEqual({ status: "fulfilled", value: "active" });
+    expect(writer.stats.groups - groups).toBe(1);
+    expect(writer.stats.retriedOneByOne - retried).toBe(1);
+    expect((await storedHeartbeats(t, first.memberId)).map((h) => h.clientId)).not.toContain("grp-stale");
+    expect((await storedHeartbeats(t, second.memberId)).map((h) => h.clientId)).toEqual(["grp-ok-2"]);
+    expect((await storedHeartbeats(t, third.memberId)).map((h) => h.clientId)).toEqual(["grp-ok-3"]);
+  });
+
+  test("a heartbeat already stored fails the group's all-new guard; the retry stores the rest", async () => {
+    const first = await tracker(t);
+    const second = await tracker(t, "member", { orgId: first.orgId });
+    const dupe = await planFor(first, "grp-dupe", at("11:59:00"));
+    const fresh = await planFor(second, "grp-fresh", at("11:59:00"));
+    // Another writer stores first's heartbeat after the plan was made (without moving its version:
+    // straight into the table), so only "every heartbeat is new" can notice.
+    await t.platform.db.insert(heartbeats).values({
+      orgId: first.orgId,
+      memberId: first.memberId,
+      clientId: "grp-dupe",
+      time: Date.parse(at("11:59:00")),
+      durationMs: 30_000,
+      app: "Code",
+      idle: false,
+      receivedAt: t.clock.now().getTime(),
+    });
+    const writer = ingestWriter(t.platform.db);
+    const [a, b] = await Promise.allSettled([writer.submit(dupe), writer.submit(fresh)]);
+    expect(isGuardFailure((a as PromiseRejectedResult).reason)).toBe(true);
+    expect(b).toEqual({ status: "fulfilled", value: "active" });
+    expect(await storedSpans(t, first.memberId)).toEqual([]);
+    expect((await storedHeartbeats(t, second.memberId)).map((h) => h.clientId)).toEqual(["grp-fresh"]);
   });
 });
 

@@ -3,6 +3,7 @@ import { drizzle } from "drizzle-orm/libsql";
 import type { Db, DbDialect } from "../../db/client";
 import * as schema from "../../db/schema";
 import type { QueryObserver } from "../../telemetry/db";
+import { BACKSTOP_PAGES, type BackgroundCheckpointer, startCheckpointer } from "./checkpointer";
 import { instrumentClient } from "./libsql-instrument";
 import { installStatementCache } from "./statement-cache";
 
@@ -18,6 +19,14 @@ export interface LibsqlDb {
   db: Db;
   client: Client;
   dialect: DbDialect;
+  /** The background checkpointer of a file database, when one runs (close it before the client). */
+  checkpointer: BackgroundCheckpointer | null;
+}
+
+/** The file path of a `file:` URL (query string dropped), as libSQL opens it. */
+export function fileUrlPath(url: string): string {
+  const path = url.slice("file:".length).split("?")[0] as string;
+  return path.startsWith("//") ? path.slice(2) : path;
 }
 
 /** Opens a libSQL database (file, memory or server) with drizzle over it. */
@@ -25,6 +34,13 @@ export async function openLibsql(opts: {
   url: string;
   authToken?: string;
   observe?: QueryObserver;
+  /**
+   * File databases: run WAL checkpoints on a worker thread every this many ms (checkpointer.ts)
+   * instead of inside commits; 0 or absent leaves them to SQLite's automatic checkpoints.
+   */
+  checkpointIntervalMs?: number;
+  /** Told when the background checkpointer cannot start (automatic checkpoints stay on). */
+  onCheckpointerError?: (err: unknown) => void;
 }): Promise<LibsqlDb> {
   const dialect = dialectOf(opts.url);
   const cfg: LibsqlConfig = { url: opts.url === "file::memory:" ? ":memory:" : opts.url };
@@ -40,6 +56,15 @@ export async function openLibsql(opts: {
     await raw.execute("PRAGMA synchronous = NORMAL");
   }
   if (dialect !== "libsql-remote") await raw.execute("PRAGMA foreign_keys = ON");
+  let checkpointer: BackgroundCheckpointer | null = null;
+  if (dialect === "libsql-file" && opts.checkpointIntervalMs && typeof Worker !== "undefined") {
+    try {
+      checkpointer = await startCheckpointer(fileUrlPath(opts.url), opts.checkpointIntervalMs);
+      await raw.execute(`PRAGMA wal_autocheckpoint = ${BACKSTOP_PAGES}`);
+    } catch (err) {
+      opts.onCheckpointerError?.(err);
+    }
+  }
   const client = opts.observe ? instrumentClient(raw, opts.observe) : raw;
-  return { db: drizzle(client, { schema }) as Db, client: raw, dialect };
+  return { db: drizzle(client, { schema }) as Db, client: raw, dialect, checkpointer };
 }

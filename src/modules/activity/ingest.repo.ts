@@ -1,8 +1,8 @@
 import { type SQL, sql } from "drizzle-orm";
-import type { BatchItem } from "drizzle-orm/batch";
 import type { Db } from "../../db/client";
 import type { Presence } from "../../db/schema";
-import { abortIf, isGuardFailure } from "../time/time.db";
+import { isGuardFailure } from "../time/time.db";
+import { commitIngest } from "./ingest.writer";
 import { buildPieces, type Carry, compareKeys, hourDeltas, type Piece, type SpanHeartbeat } from "./spans";
 
 export { PIECE_MS } from "./spans";
@@ -127,8 +127,6 @@ export interface IngestWrite {
    * presence version and status, and the organization's settings (privacy rules, pulsetime).
    */
   expect: { version: number | null; status: Presence; settingsUpdatedAt: number | null };
-  /** When set, abort unless exactly this many heartbeats were inserted (none was stored already). */
-  expectInserted?: number;
   /** New heartbeats only. */
   heartbeats: StoredHeartbeat[];
   /** Replace the pieces from this key on (null: none to replace) with `pieces`. */
@@ -136,118 +134,6 @@ export interface IngestWrite {
   pieces: Piece[];
   deltas: [hour: number, activeMs: number, idleMs: number][];
   presence: { lastActivityAt: number; lastInputAt: number | null; latestTime: number; latestIdle: boolean };
-}
-
-const json = (v: unknown) => JSON.stringify(v);
-const col = (i: number) => sql.raw(`json_extract(value, '$[${i}]')`);
-
-export function writeSql(db: Db, w: IngestWrite): BatchItem<"sqlite">[] {
-  const items: BatchItem<"sqlite">[] = [
-    abortIf(
-      db,
-      sql`(SELECT version FROM member_presence WHERE member_id = ${w.memberId}) IS NOT ${w.expect.version}
-        OR (SELECT status FROM memberships WHERE id = ${w.memberId}) IS NOT ${w.expect.status}
-        OR (SELECT updated_at FROM org_settings WHERE org_id = ${w.orgId}) IS NOT ${w.expect.settingsUpdatedAt}`,
-    ),
-  ];
-  if (w.heartbeats.length) {
-    const rows = w.heartbeats.map((h) => [
-      h.clientId,
-      h.time,
-      h.durationMs,
-      h.app,
-      h.title,
-      h.url,
-      h.domain,
-      h.idle ? 1 : 0,
-      h.keyboard,
-      h.mouse,
-    ]);
-    items.push(
-      db.run(sql`INSERT INTO heartbeats (org_id, member_id, client_id, time, duration_ms, app, title, url, domain,
-          idle, keyboard, mouse, received_at)
-        SELECT ${w.orgId}, ${w.memberId}, ${col(0)}, ${col(1)}, ${col(2)}, ${col(3)}, ${col(4)}, ${col(5)},
-          ${col(6)}, ${col(7)}, ${col(8)}, ${col(9)}, ${w.now}
-        FROM json_each(${json(rows)}) WHERE true
-        ON CONFLICT (member_id, client_id) DO NOTHING`),
-    );
-    if (w.expectInserted !== undefined) items.push(abortIf(db, sql`changes() <> ${w.expectInserted}`));
-  }
-  if (w.rebuildFrom) {
-    const from =
-      w.rebuildFrom === "all"
-        ? sql``
-        : sql`AND (last_time, last_client_id) >= (${w.rebuildFrom.time}, ${w.rebuildFrom.clientId})`;
-    items.push(db.run(sql`DELETE FROM activity_spans WHERE member_id = ${w.memberId} ${from}`));
-  }
-  if (w.pieces.length) {
-    const rows = w.pieces.map((p) => [
-      p.startAt,
-      p.endAt,
-      p.spanStart,
-      p.maxEnd,
-      p.lastTime,
-      p.lastClientId,
-      p.app,
-      p.title,
-      p.url,
-      p.domain,
-      p.idle ? 1 : 0,
-      p.heartbeats,
-    ]);
-    items.push(
-      db.run(sql`INSERT INTO activity_spans (org_id, member_id, start_at, end_at, span_start, max_end, last_time,
-          last_client_id, app, title, url, domain, idle, heartbeats)
-        SELECT ${w.orgId}, ${w.memberId}, ${col(0)}, ${col(1)}, ${col(2)}, ${col(3)}, ${col(4)}, ${col(5)},
-          ${col(6)}, ${col(7)}, ${col(8)}, ${col(9)}, ${col(10)}, ${col(11)}
-        FROM json_each(${json(rows)}) WHERE true`),
-    );
-  }
-  if (w.deltas.length)
-    items.push(
-      db.run(sql`INSERT INTO activity_hours (member_id, hour, org_id, active_ms, idle_ms)
-        SELECT ${w.memberId}, ${col(0)}, ${w.orgId}, ${col(1)}, ${col(2)} FROM json_each(${json(w.deltas)}) WHERE true
-        ON CONFLICT (member_id, hour) DO UPDATE SET
-          active_ms = active_ms + excluded.active_ms, idle_ms = idle_ms + excluded.idle_ms`),
-    );
-  const p = w.presence;
-  items.push(
-    db.run(sql`INSERT INTO member_presence (member_id, org_id, last_activity_at, last_input_at, latest_time,
-        latest_idle, version, online, updated_at)
-      VALUES (${w.memberId}, ${w.orgId}, ${p.lastActivityAt}, ${p.lastInputAt}, ${p.latestTime}, ${p.latestIdle ? 1 : 0},
-        1, 1, ${w.now})
-      ON CONFLICT (member_id) DO UPDATE SET
-        last_activity_at = MAX(last_activity_at, excluded.last_activity_at),
-        last_input_at = CASE WHEN excluded.last_input_at IS NULL THEN last_input_at
-          WHEN last_input_at IS NULL THEN excluded.last_input_at
-          ELSE MAX(last_input_at, excluded.last_input_at) END,
-        latest_idle = CASE WHEN excluded.latest_time >= latest_time THEN excluded.latest_idle ELSE latest_idle END,
-        latest_time = MAX(latest_time, excluded.latest_time),
-        version = version + 1,
-        online = 1,
-        updated_at = excluded.updated_at`),
-    // Last seen is receipt time; status follows the presence row just written.
-    db.all(sql`UPDATE memberships SET
-        last_seen_at = ${w.now},
-        status = s.next,
-        status_changed_at = CASE WHEN memberships.status <> s.next THEN ${w.now} ELSE status_changed_at END
-      FROM (
-        SELECT CASE WHEN p.latest_idle OR p.last_input_at IS NULL
-          OR ${w.now} - p.last_input_at >= ${w.idleThresholdMs} THEN 'idle' ELSE 'active' END AS next
-        FROM member_presence p WHERE p.member_id = ${w.memberId}
-      ) AS s
-      WHERE memberships.id = ${w.memberId} AND memberships.org_id = ${w.orgId}
-      RETURNING memberships.status AS status`),
-  );
-  return items;
-}
-
-/** The write batch; returns the member's status after it. Throws a guard failure when the state moved. */
-export async function commitIngest(db: Db, w: IngestWrite): Promise<Presence | null> {
-  const items = writeSql(db, w);
-  const out = await db.batch(items as [BatchItem<"sqlite">, ...BatchItem<"sqlite">[]]);
-  const rows = out[out.length - 1] as { status: Presence }[];
-  return rows[0]?.status ?? null;
 }
 
 /** Whether a heartbeat shows input: not idle, and some keyboard or mouse events when it counts them. */

@@ -1,4 +1,5 @@
 import type { Db } from "../../db/client";
+import { KeyedSerializer } from "../../db/group-commit";
 import type { Presence } from "../../db/schema";
 import type { EventBus } from "../../events/bus";
 import { AppError, type FieldError } from "../../lib/errors";
@@ -8,7 +9,6 @@ import "./activity.events";
 import { isGuardFailure } from "../time/time.db";
 import { MAX_CLOCK_SKEW_MS } from "./activity.routes";
 import {
-  commitIngest,
   firstKey,
   INGEST_ATTEMPTS,
   type IngestState,
@@ -17,6 +17,7 @@ import {
   type StoredHeartbeat,
 } from "./ingest.repo";
 import { ingestTails } from "./ingest.tail";
+import { ingestWriter } from "./ingest.writer";
 import { applyPrivacy, compileRules, domainOf } from "./privacy";
 
 export interface IngestDeps {
@@ -117,8 +118,20 @@ export async function ingestHeartbeats(
   agent: { orgId: string; userId: string; actor: string },
   input: HeartbeatInput[],
 ): Promise<IngestOutcome> {
+  checkClockSkew(input, deps.clock.now().getTime());
+  // One ingest of a member at a time in this process (its batches from several devices queue);
+  // different members run concurrently and are committed in groups (ingest.writer.ts).
+  return memberQueue.run(`${agent.orgId}\u0000${agent.userId}`, () => ingestSerial(deps, agent, input));
+}
+
+const memberQueue = new KeyedSerializer();
+
+async function ingestSerial(
+  deps: IngestDeps,
+  agent: { orgId: string; userId: string; actor: string },
+  input: HeartbeatInput[],
+): Promise<IngestOutcome> {
   const now = deps.clock.now().getTime();
-  checkClockSkew(input, now);
   const first = firstKey(input.map((h) => ({ time: Date.parse(h.time), clientId: h.id })));
   const tail = ingestTails.get(agent.orgId, agent.userId, first);
   if (tail) {
@@ -129,7 +142,7 @@ export async function ingestHeartbeats(
       after: [],
       replaced: tail.carryPieces,
     };
-    const out = await attempt(deps, agent, input, state, now, true);
+    const out = await attempt(deps, agent, input, state, now);
     if (out) return out;
     ingestTails.forget(agent.orgId, agent.userId);
   }
@@ -140,7 +153,7 @@ export async function ingestHeartbeats(
     clientIds: [...new Set(input.map((h) => h.id))],
   };
   for (let i = 0; i < INGEST_ATTEMPTS; i++) {
-    const out = await attempt(deps, agent, input, await readIngestState(deps.db, key), now, false);
+    const out = await attempt(deps, agent, input, await readIngestState(deps.db, key), now);
     if (out) return out;
     deps.logger.debug(
       { userId: agent.userId, attempt: i },
@@ -157,7 +170,6 @@ async function attempt(
   input: HeartbeatInput[],
   state: IngestState,
   now: number,
-  fromTail: boolean,
 ): Promise<IngestOutcome | null> {
   const { db, events } = deps;
   const member = state.member;
@@ -173,11 +185,9 @@ async function attempt(
     idleThresholdMs: (member.idleThresholdSeconds ?? DEFAULT_IDLE_THRESHOLD_S) * 1000,
     status: member.status,
   });
-  // From the tail nothing was read: the write itself must prove every heartbeat is new.
-  if (fromTail) plan.expectInserted = rows.length;
   let next: Presence;
   try {
-    next = (await commitIngest(db, plan)) ?? member.status;
+    next = (await ingestWriter(db).submit(plan)) ?? member.status;
   } catch (err) {
     if (isGuardFailure(err)) return null;
     throw err;

@@ -1,0 +1,178 @@
+/**
+ * Group commit: writes submitted while the database is busy are committed together, in one batch.
+ *
+ * Each write's own statements stay atomic (a batch is one transaction), and a write joins a group
+ * only with writes whose `key` differs (for ingest: other members), so the writes of one group are
+ * independent and the group's result is the same as committing them one after the other. What a
+ * group saves is per-commit work: one BEGIN/COMMIT and one set of WAL page writes instead of one per
+ * request, and — when `run` is set-based — one statement per table instead of one per write.
+ *
+ * Scheduling: the first write of an idle committer schedules a flush after the current I/O turn
+ * (`setImmediate`), so every request read from the sockets in that turn joins; writes submitted
+ * while a flush runs wait for it and form the next group. A lone write therefore waits one
+ * event-loop turn, not a timer.
+ *
+ * Failures: when a group of several fails (a guard found one write's state moved, a constraint, …),
+ * nothing of it was stored, and its writes are run again one by one, each getting its own result or
+ * error — so one bad write never fails another, and a guard failure names the write it belongs to.
+ *
+ * Why by hand: SQLite and libSQL have no group commit of their own, and no library offers one over
+ * drizzle's `batch`; this is a small queue around it.
+ */
+
+export interface GroupCommitOptions<W, R> {
+  /** Commits the writes (distinct keys) in one batch; results in order. Throws if nothing was stored. */
+  run(writes: W[]): Promise<R[]>;
+  /** Writes with the same key never share a group (the later one waits for the next). */
+  key(write: W): string;
+  /** Size of a write (e.g. its rows); a group stops growing at `maxWeight`. */
+  weight?(write: W): number;
+  maxWrites?: number;
+  maxWeight?: number;
+  /** Runs `flush` soon, after pending I/O (default setImmediate, else a 0 ms timer). */
+  schedule?(flush: () => void): void;
+}
+
+interface Pending<W, R> {
+  write: W;
+  resolve(result: R): void;
+  reject(err: unknown): void;
+}
+
+export interface GroupCommitStats {
+  groups: number;
+  writes: number;
+  largest: number;
+  retriedOneByOne: number;
+}
+
+const defaultSchedule = (fn: () => void) => {
+  const immediate = (globalThis as { setImmediate?: (f: () => void) => unknown }).setImmediate;
+  if (immediate) immediate(fn);
+  else setTimeout(fn, 0);
+};
+
+export class GroupCommit<W, R> {
+  private queue: Pending<W, R>[] = [];
+  private scheduled = false;
+  private running = false;
+  private readonly maxWrites: number;
+  private readonly maxWeight: number;
+  private readonly schedule: (fn: () => void) => void;
+  readonly stats: GroupCommitStats = { groups: 0, writes: 0, largest: 0, retriedOneByOne: 0 };
+
+  constructor(private readonly opts: GroupCommitOptions<W, R>) {
+    this.maxWrites = opts.maxWrites ?? 256;
+    this.maxWeight = opts.maxWeight ?? 10_000;
+    this.schedule = opts.schedule ?? defaultSchedule;
+  }
+
+  /** Commits `write` with whatever else is waiting; resolves with its own result or rejects with its own error. */
+  submit(write: W): Promise<R> {
+    return new Promise<R>((resolve, reject) => {
+      this.queue.push({ write, resolve, reject });
+      this.kick();
+    });
+  }
+
+  /** Writes waiting or running (tests, shutdown). */
+  get pending(): number {
+    return this.queue.length + (this.running ? 1 : 0);
+  }
+
+  private kick(): void {
+    if (this.scheduled || this.running || this.queue.length === 0) return;
+    this.scheduled = true;
+    this.schedule(() => {
+      this.scheduled = false;
+      void this.flush();
+    });
+  }
+
+  /** Takes the next group off the queue: in order, skipping writes whose key is already in it. */
+  private take(): Pending<W, R>[] {
+    const group: Pending<W, R>[] = [];
+    const keys = new Set<string>();
+    const rest: Pending<W, R>[] = [];
+    let weight = 0;
+    for (const p of this.queue) {
+      const key = this.opts.key(p.write);
+      const w = this.opts.weight?.(p.write) ?? 1;
+      const fits = group.length === 0 || (group.length < this.maxWrites && weight + w <= this.maxWeight);
+      if (fits && !keys.has(key)) {
+        group.push(p);
+        keys.add(key);
+        weight += w;
+      } else rest.push(p);
+    }
+    this.queue = rest;
+    return group;
+  }
+
+  private async flush(): Promise<void> {
+    this.running = true;
+    try {
+      while (this.queue.length) {
+        const group = this.take();
+        this.stats.groups++;
+        this.stats.writes += group.length;
+        this.stats.largest = Math.max(this.stats.largest, group.length);
+        await this.commit(group);
+      }
+    } finally {
+      this.running = false;
+      this.kick();
+    }
+  }
+
+  private async commit(group: Pending<W, R>[]): Promise<void> {
+    try {
+      const results = await this.opts.run(group.map((p) => p.write));
+      for (const [i, p] of group.entries()) p.resolve(results[i] as R);
+      return;
+    } catch (err) {
+      if (group.length === 1) {
+        group[0]?.reject(err);
+        return;
+      }
+    }
+    // Nothing of the group was stored: each write again on its own, with its own outcome.
+    this.stats.retriedOneByOne++;
+    for (const p of group) {
+      try {
+        const [result] = await this.opts.run([p.write]);
+        p.resolve(result as R);
+      } catch (err) {
+        p.reject(err);
+      }
+    }
+  }
+}
+
+/**
+ * Runs tasks of the same key one after another (in submission order) and tasks of different keys
+ * freely. Ingest serializes a member's read-plan-commit with it: with group commit, concurrent
+ * ingests of one member would otherwise all plan on the same state and all but one be refused.
+ */
+export class KeyedSerializer {
+  private readonly tails = new Map<string, Promise<void>>();
+
+  run<T>(key: string, task: () => Promise<T>): Promise<T> {
+    const before = this.tails.get(key);
+    const result = before ? before.then(task) : task();
+    const tail = result.then(
+      () => undefined,
+      () => undefined,
+    );
+    this.tails.set(key, tail);
+    void tail.then(() => {
+      if (this.tails.get(key) === tail) this.tails.delete(key);
+    });
+    return result;
+  }
+
+  /** Keys with a task queued or running (tests). */
+  get size(): number {
+    return this.tails.size;
+  }
+}

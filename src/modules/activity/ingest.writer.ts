@@ -1,0 +1,202 @@
+import { sql } from "drizzle-orm";
+import type { BatchItem } from "drizzle-orm/batch";
+import type { Db } from "../../db/client";
+import { GroupCommit } from "../../db/group-commit";
+import type { Presence } from "../../db/schema";
+import { abortIf } from "../time/time.db";
+import type { IngestWrite } from "./ingest.repo";
+
+/**
+ * One group committer per database handle: concurrent ingests of different members are written in
+ * one set-based batch (ingest.repo.ts `groupWriteSql`); two ingests of the same member never share
+ * a group. A group holds at most 256 members and about 5,000 rows (heartbeats and span pieces).
+ */
+const writers = new WeakMap<Db, GroupCommit<IngestWrite, Presence | null>>();
+
+export function ingestWriter(db: Db): GroupCommit<IngestWrite, Presence | null> {
+  let w = writers.get(db);
+  if (!w) {
+    w = new GroupCommit<IngestWrite, Presence | null>({
+      run: (plans) => commitGroup(db, plans),
+      key: (plan) => plan.memberId,
+      weight: (plan) => plan.heartbeats.length + plan.pieces.length,
+      maxWrites: 256,
+      maxWeight: 5_000,
+    });
+    writers.set(db, w);
+  }
+  return w;
+}
+
+const json = (v: unknown) => JSON.stringify(v);
+const col = (i: number) => sql.raw(`json_extract(value, '$[${i}]')`);
+const jcol = (i: number) => sql.raw(`json_extract(j.value, '$[${i}]')`);
+/** Below any stored key: "replace every piece of the member" as a key range. */
+const ALL_KEY = { time: Number.MIN_SAFE_INTEGER, clientId: "" };
+
+/**
+ * The write batch of one or more plans (distinct members), set-based: eight statements whatever the
+ * number of members, each taking its rows as one JSON parameter. Concurrent ingests are committed
+ * together this way (ingest.writer.ts), so a single heartbeat does not pay a statement per table
+ * and a commit of its own. The guards cover every plan at once; when one fails the caller retries
+ * the plans one by one, which says which of them moved.
+ */
+export function groupWriteSql(db: Db, ws: IngestWrite[]): BatchItem<"sqlite">[] {
+  const expects = ws.map((w) => [
+    w.memberId,
+    w.expect.version,
+    w.expect.status,
+    w.orgId,
+    w.expect.settingsUpdatedAt,
+  ]);
+  const items: BatchItem<"sqlite">[] = [
+    abortIf(
+      db,
+      sql`EXISTS (SELECT 1 FROM json_each(${json(expects)}) j WHERE
+        (SELECT version FROM member_presence WHERE member_id = ${jcol(0)}) IS NOT ${jcol(1)}
+        OR (SELECT status FROM memberships WHERE id = ${jcol(0)}) IS NOT ${jcol(2)}
+        OR (SELECT updated_at FROM org_settings WHERE org_id = ${jcol(3)}) IS NOT ${jcol(4)})`,
+    ),
+  ];
+  const heartbeats: unknown[][] = [];
+  const rebuilds: unknown[][] = [];
+  const pieces: unknown[][] = [];
+  const deltas: unknown[][] = [];
+  const presence: unknown[][] = [];
+  const statuses: unknown[][] = [];
+  for (const w of ws) {
+    for (const h of w.heartbeats)
+      heartbeats.push([
+        w.orgId,
+        w.memberId,
+        h.clientId,
+        h.time,
+        h.durationMs,
+        h.app,
+        h.title,
+        h.url,
+        h.domain,
+        h.idle ? 1 : 0,
+        h.keyboard,
+        h.mouse,
+        w.now,
+      ]);
+    if (w.rebuildFrom) {
+      const from = w.rebuildFrom === "all" ? ALL_KEY : w.rebuildFrom;
+      rebuilds.push([w.memberId, from.time, from.clientId]);
+    }
+    for (const p of w.pieces)
+      pieces.push([
+        w.orgId,
+        w.memberId,
+        p.startAt,
+        p.endAt,
+        p.spanStart,
+        p.maxEnd,
+        p.lastTime,
+        p.lastClientId,
+        p.app,
+        p.title,
+        p.url,
+        p.domain,
+        p.idle ? 1 : 0,
+        p.heartbeats,
+      ]);
+    for (const [hour, activeMs, idleMs] of w.deltas)
+      deltas.push([w.memberId, hour, w.orgId, activeMs, idleMs]);
+    const p = w.presence;
+    presence.push([
+      w.memberId,
+      w.orgId,
+      p.lastActivityAt,
+      p.lastInputAt,
+      p.latestTime,
+      p.latestIdle ? 1 : 0,
+      w.now,
+    ]);
+    statuses.push([w.memberId, w.orgId, w.now, w.idleThresholdMs]);
+  }
+  if (heartbeats.length) {
+    items.push(
+      db.run(sql`INSERT INTO heartbeats (org_id, member_id, client_id, time, duration_ms, app, title, url, domain,
+          idle, keyboard, mouse, received_at)
+        SELECT ${col(0)}, ${col(1)}, ${col(2)}, ${col(3)}, ${col(4)}, ${col(5)}, ${col(6)}, ${col(7)}, ${col(8)},
+          ${col(9)}, ${col(10)}, ${col(11)}, ${col(12)}
+        FROM json_each(${json(heartbeats)}) WHERE true
+        ON CONFLICT (member_id, client_id) DO NOTHING`),
+      // Every heartbeat of every plan is new: a retried batch on the fast path (or one stored by
+      // another writer meanwhile) aborts here instead of being counted as accepted.
+      abortIf(db, sql`changes() <> ${heartbeats.length}`),
+    );
+  }
+  if (rebuilds.length)
+    items.push(
+      db.run(sql`DELETE FROM activity_spans WHERE id IN (
+        SELECT s.id FROM json_each(${json(rebuilds)}) j
+        JOIN activity_spans s ON s.member_id = ${jcol(0)}
+          AND (s.last_time, s.last_client_id) >= (${jcol(1)}, ${jcol(2)}))`),
+    );
+  if (pieces.length)
+    items.push(
+      db.run(sql`INSERT INTO activity_spans (org_id, member_id, start_at, end_at, span_start, max_end, last_time,
+          last_client_id, app, title, url, domain, idle, heartbeats)
+        SELECT ${col(0)}, ${col(1)}, ${col(2)}, ${col(3)}, ${col(4)}, ${col(5)}, ${col(6)}, ${col(7)},
+          ${col(8)}, ${col(9)}, ${col(10)}, ${col(11)}, ${col(12)}, ${col(13)}
+        FROM json_each(${json(pieces)}) WHERE true`),
+    );
+  if (deltas.length)
+    items.push(
+      db.run(sql`INSERT INTO activity_hours (member_id, hour, org_id, active_ms, idle_ms)
+        SELECT ${col(0)}, ${col(1)}, ${col(2)}, ${col(3)}, ${col(4)} FROM json_each(${json(deltas)}) WHERE true
+        ON CONFLICT (member_id, hour) DO UPDATE SET
+          active_ms = active_ms + excluded.active_ms, idle_ms = idle_ms + excluded.idle_ms`),
+    );
+  items.push(
+    db.run(sql`INSERT INTO member_presence (member_id, org_id, last_activity_at, last_input_at, latest_time,
+        latest_idle, version, online, updated_at)
+      SELECT ${col(0)}, ${col(1)}, ${col(2)}, ${col(3)}, ${col(4)}, ${col(5)}, 1, 1, ${col(6)}
+      FROM json_each(${json(presence)}) WHERE true
+      ON CONFLICT (member_id) DO UPDATE SET
+        last_activity_at = MAX(last_activity_at, excluded.last_activity_at),
+        last_input_at = CASE WHEN excluded.last_input_at IS NULL THEN last_input_at
+          WHEN last_input_at IS NULL THEN excluded.last_input_at
+          ELSE MAX(last_input_at, excluded.last_input_at) END,
+        latest_idle = CASE WHEN excluded.latest_time >= latest_time THEN excluded.latest_idle ELSE latest_idle END,
+        latest_time = MAX(latest_time, excluded.latest_time),
+        version = version + 1,
+        online = 1,
+        updated_at = excluded.updated_at`),
+    // Last seen is receipt time; status follows the presence row just written.
+    db.all(sql`UPDATE memberships SET
+        last_seen_at = s.now,
+        status = s.next,
+        status_changed_at = CASE WHEN memberships.status <> s.next THEN s.now ELSE status_changed_at END
+      FROM (
+        SELECT ${jcol(0)} AS member_id, ${jcol(1)} AS org_id, ${jcol(2)} AS now,
+          CASE WHEN p.latest_idle OR p.last_input_at IS NULL
+            OR ${jcol(2)} - p.last_input_at >= ${jcol(3)} THEN 'idle' ELSE 'active' END AS next
+        FROM json_each(${json(statuses)}) j JOIN member_presence p ON p.member_id = ${jcol(0)}
+      ) AS s
+      WHERE memberships.id = s.member_id AND memberships.org_id = s.org_id
+      RETURNING memberships.id AS id, memberships.status AS status`),
+  );
+  return items;
+}
+
+/**
+ * Commits the plans (distinct members) in one batch; returns each member's status after it (null
+ * when its membership is gone). Throws a guard failure when any plan's state moved.
+ */
+export async function commitGroup(db: Db, ws: IngestWrite[]): Promise<(Presence | null)[]> {
+  const items = groupWriteSql(db, ws);
+  const out = await db.batch(items as [BatchItem<"sqlite">, ...BatchItem<"sqlite">[]]);
+  const rows = out[out.length - 1] as { id: string; status: Presence }[];
+  const status = new Map(rows.map((r) => [r.id, r.status]));
+  return ws.map((w) => status.get(w.memberId) ?? null);
+}
+
+/** The write batch of one plan; returns the member's status after it. Throws a guard failure when the state moved. */
+export async function commitIngest(db: Db, w: IngestWrite): Promise<Presence | null> {
+  const [status] = await commitGroup(db, [w]);
+  return status ?? null;
+}

@@ -1,0 +1,132 @@
+/**
+ * The group committer's queue (src/db/group-commit.ts): who shares a group, in what order, and what
+ * each caller gets back when a group fails. The database side (one set-based batch for many
+ * members, all-or-nothing per group) is tested with ingest in test/activity/ingest.test.ts.
+ */
+import { describe, expect, test } from "bun:test";
+import { GroupCommit, KeyedSerializer } from "../../src/db/group-commit";
+
+interface W {
+  key: string;
+  value: number;
+  fail?: boolean;
+}
+
+/** A committer whose `run` records each group and fails the whole group if any write says so. */
+function recorder(opts: { maxWrites?: number; maxWeight?: number } = {}) {
+  const groups: number[][] = [];
+  const gc = new GroupCommit<W, number>({
+    run: async (ws) => {
+      groups.push(ws.map((w) => w.value));
+      const bad = ws.find((w) => w.fail);
+      if (bad) throw new Error(`write ${bad.value} refused`);
+      return ws.map((w) => w.value * 10);
+    },
+    key: (w) => w.key,
+    weight: (w) => w.value,
+    ...opts,
+  });
+  return { gc, groups };
+}
+
+describe("GroupCommit", () => {
+  test("writes submitted together are committed in one group, each caller gets its own result", async () => {
+    const { gc, groups } = recorder();
+    const out = await Promise.all([1, 2, 3, 4].map((v) => gc.submit({ key: `k${v}`, value: v })));
+    expect(out).toEqual([10, 20, 30, 40]);
+    expect(groups).toEqual([[1, 2, 3, 4]]);
+    expect(gc.stats).toMatchObject({ groups: 1, writes: 4, largest: 4, retriedOneByOne: 0 });
+  });
+
+  test("writes of one key never share a group and keep their order; others are not held back", async () => {
+    const { gc, groups } = recorder();
+    const out = await Promise.all([
+      gc.submit({ key: "a", value: 1 }),
+      gc.submit({ key: "a", value: 2 }),
+      gc.submit({ key: "b", value: 3 }),
+      gc.submit({ key: "a", value: 4 }),
+    ]);
+    expect(out).toEqual([10, 20, 30, 40]);
+    expect(groups).toEqual([[1, 3], [2], [4]]);
+  });
+
+  test("writes arriving while a group commits form the next group", async () => {
+    let release: () => void = () => {};
+    const gate = new Promise<void>((r) => {
+      release = r;
+    });
+    const groups: number[][] = [];
+    const gc = new GroupCommit<W, number>({
+      run: async (ws) => {
+        groups.push(ws.map((w) => w.value));
+        if (groups.length === 1) await gate;
+        return ws.map((w) => w.value);
+      },
+      key: (w) => w.key,
+    });
+    const first = gc.submit({ key: "a", value: 1 });
+    await new Promise((r) => setImmediate(r));
+    expect(groups).toEqual([[1]]); // running, held at the gate
+    const later = [2, 3, 4].map((v) => gc.submit({ key: `k${v}`, value: v }));
+    expect(gc.pending).toBe(4);
+    release();
+    expect(await Promise.all([first, ...later])).toEqual([1, 2, 3, 4]);
+    expect(groups).toEqual([[1], [2, 3, 4]]);
+    expect(gc.pending).toBe(0);
+  });
+
+  test("size limits: at most maxWrites writes and maxWeight weight per group (a heavy write still goes alone)", async () => {
+    const { gc, groups } = recorder({ maxWrites: 2, maxWeight: 10 });
+    await Promise.all([1, 2, 3, 4, 20, 5].map((v) => gc.submit({ key: `k${v}`, value: v })));
+    expect(groups).toEqual([[1, 2], [3, 4], [20], [5]]);
+  });
+
+  test("a failing group is retried one by one: the bad write gets its error, the others their results", async () => {
+    const { gc, groups } = recorder();
+    const settled = await Promise.allSettled([
+      gc.submit({ key: "a", value: 1 }),
+      gc.submit({ key: "b", value: 2, fail: true }),
+      gc.submit({ key: "c", value: 3 }),
+    ]);
+    expect(settled[0]).toEqual({ status: "fulfilled", value: 10 });
+    expect(settled[1].status).toBe("rejected");
+    expect(String((settled[1] as PromiseRejectedResult).reason)).toContain("write 2 refused");
+    expect(settled[2]).toEqual({ status: "fulfilled", value: 30 });
+    expect(groups).toEqual([[1, 2, 3], [1], [2], [3]]);
+    expect(gc.stats.retriedOneByOne).toBe(1);
+  });
+
+  test("a lone failing write is rejected without a retry", async () => {
+    const { gc, groups } = recorder();
+    await expect(gc.submit({ key: "a", value: 7, fail: true })).rejects.toThrow("write 7 refused");
+    expect(groups).toEqual([[7]]);
+    expect(gc.stats.retriedOneByOne).toBe(0);
+  });
+});
+
+describe("KeyedSerializer", () => {
+  test("tasks of one key run one at a time in order; other keys run alongside; errors do not block the queue", async () => {
+    const q = new KeyedSerializer();
+    const log: string[] = [];
+    const task =
+      (name: string, fail = false) =>
+      async () => {
+        log.push(`start ${name}`);
+        await new Promise((r) => setImmediate(r));
+        log.push(`end ${name}`);
+        if (fail) throw new Error(name);
+        return name;
+      };
+    const results = await Promise.allSettled([
+      q.run("m1", task("a1", true)),
+      q.run("m1", task("a2")),
+      q.run("m2", task("b1")),
+    ]);
+    expect(results.map((r) => r.status)).toEqual(["rejected", "fulfilled", "fulfilled"]);
+    // a2 starts only after a1 ended; b1 ran alongside a1.
+    expect(log.indexOf("start a2")).toBeGreaterThan(log.indexOf("end a1"));
+    expect(log.indexOf("start b1")).toBeLessThan(log.indexOf("end a1"));
+    await new Promise((r) => setImmediate(r));
+    expect(q.size).toBe(0);
+  });
+});
