@@ -281,3 +281,38 @@ describe("operator routes", () => {
     expect(metricsToken.status).toBe(403);
   });
 });
+
+describe("body validation parses synchronously (syncFirst)", () => {
+  test("same data and same issues as zod's async parse; an async refinement still works", async () => {
+    const { z } = await import("@hono/zod-openapi");
+    const { syncFirst } = await import("../src/http/fields");
+    const { IngestHeartbeatsBody } = await import("../src/modules/activity/activity.routes");
+    const reference = IngestHeartbeatsBody.clone();
+    const schema = syncFirst(IngestHeartbeatsBody.clone());
+    const hb = { id: "a", time: "2026-03-02T09:15:30Z", duration: 30, app: " Code ", idle: false };
+    const good = { heartbeats: [hb] };
+    const bad = {
+      heartbeats: [
+        { ...hb, time: "yesterday", colour: "red" },
+        { ...hb, duration: -1 },
+      ],
+    };
+    for (const input of [good, bad, null, { heartbeats: [] }]) {
+      expect(await schema.safeParseAsync(input)).toEqual(await reference.safeParseAsync(input));
+    }
+    expect((await schema.safeParseAsync(good)).data?.heartbeats[0]?.app).toBe("Code");
+
+    let checked = 0;
+    const slow = syncFirst(
+      z.object({ name: z.string() }).refine(async (v) => {
+        checked++;
+        return v.name !== "taken";
+      }, "taken"),
+    );
+    expect((await slow.safeParseAsync({ name: "free" })).success).toBe(true);
+    expect((await slow.safeParseAsync({ name: "taken" })).success).toBe(false);
+    // The first parse found the refinement async (it ran, then again in the async parse); later
+    // parses go straight to the async parse.
+    expect(checked).toBe(3);
+  });
+});
