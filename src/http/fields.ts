@@ -39,8 +39,12 @@ export const OpaqueTokenField = cleanText(512);
  * issues — and should one ever gain an async refinement, zod's "async in a sync parse" error sends
  * it (that request, and every later one) to the async parse.
  */
+const syncParsing = new WeakSet<z.ZodType>();
+
 export function syncFirst<T extends z.ZodType>(schema: T): T {
   const s = schema as z.ZodType;
+  if (syncParsing.has(s)) return schema;
+  syncParsing.add(s);
   const parseAsync = s.safeParseAsync.bind(s);
   let isAsync = false;
   s.safeParseAsync = async (data, params) => {

@@ -5,7 +5,7 @@ import type { SpanExporter } from "@opentelemetry/sdk-trace-base";
 import type { DestinationStream } from "pino";
 import { FsBlobStore } from "../adapters/blob/fs";
 import { MemoryBlobStore } from "../adapters/blob/memory";
-import { openLibsql } from "../adapters/db/libsql";
+import { fileUrlPath, openLibsql } from "../adapters/db/libsql";
 import { SharpImageProcessor } from "../adapters/images/sharp";
 import { FallbackRateLimiter } from "../adapters/kv/fallback";
 import { MemoryKvStore, MemoryPubSub, MemoryRateLimiter } from "../adapters/kv/memory";
@@ -59,7 +59,7 @@ export async function createBunPlatform(config: Config, opts: BunPlatformOptions
   });
 
   if (config.databaseUrl.startsWith("file:"))
-    mkdirSync(dirname(config.databaseUrl.slice(5)), { recursive: true });
+    mkdirSync(dirname(fileUrlPath(config.databaseUrl)), { recursive: true });
   const { db, client, dialect, checkpointer } = await openLibsql({
     url: config.databaseUrl,
     authToken: config.DATABASE_AUTH_TOKEN,

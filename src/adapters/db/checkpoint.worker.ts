@@ -6,9 +6,14 @@
  */
 import { statSync } from "node:fs";
 import Database from "libsql";
+import { emptyCheckpointStats } from "./checkpointer";
+
+interface Statement {
+  all(): unknown[];
+}
 
 interface LibsqlConnection {
-  prepare(sql: string): { all(): unknown[] };
+  prepare(sql: string): Statement;
   exec(sql: string): void;
   close(): void;
 }
@@ -25,18 +30,9 @@ declare const self: {
 };
 
 let db: LibsqlConnection | null = null;
+let pragma: Statement | null = null;
 let timer: ReturnType<typeof setInterval> | null = null;
-/** Runs so far; `log`/`checkpointed`: WAL frames and frames copied, as the last run reported them. */
-const stats = {
-  runs: 0,
-  busy: 0,
-  errors: 0,
-  lastError: null as string | null,
-  log: 0,
-  checkpointed: 0,
-  at: 0,
-  walMtime: -1,
-};
+const stats = emptyCheckpointStats();
 
 let walPath = "";
 let checkpointedAt = -1;
@@ -51,7 +47,7 @@ function walChanged(): number {
 }
 
 function checkpoint(force = false): void {
-  if (!db) return;
+  if (!pragma) return;
   // Nothing committed since the last complete checkpoint: leave the WAL alone. An idle checkpoint
   // still takes the WAL's locks for a moment, and a write starting then cannot restart the WAL
   // from its beginning (it appends, and the file grows).
@@ -62,7 +58,7 @@ function checkpoint(force = false): void {
   try {
     // all(), not get(): the statement must run to its end, or it keeps a read snapshot open and
     // the server's connection can never restart the WAL from its beginning.
-    const [r] = db.prepare("PRAGMA wal_checkpoint(PASSIVE)").all() as {
+    const [r] = pragma.all() as {
       busy: number;
       log: number;
       checkpointed: number;
@@ -86,6 +82,7 @@ self.onmessage = (e) => {
     try {
       db = new (Database as unknown as new (path: string) => LibsqlConnection)(msg.path);
       db.exec("PRAGMA busy_timeout = 5000");
+      pragma = db.prepare("PRAGMA wal_checkpoint(PASSIVE)");
       walPath = `${msg.path}-wal`;
       timer = setInterval(() => checkpoint(), msg.intervalMs);
       self.postMessage({ type: "started" });
@@ -95,6 +92,7 @@ self.onmessage = (e) => {
   } else if (msg.type === "stop") {
     if (timer) clearInterval(timer);
     checkpoint(true);
+    pragma = null;
     db?.close();
     db = null;
     self.postMessage({ type: "stopped", stats });

@@ -30,6 +30,11 @@ export interface CheckpointStats {
   walMtime: number;
 }
 
+/** Stats before the first run (both sides of the worker start from these). */
+export function emptyCheckpointStats(): CheckpointStats {
+  return { runs: 0, busy: 0, errors: 0, lastError: null, log: 0, checkpointed: 0, at: 0, walMtime: -1 };
+}
+
 export interface BackgroundCheckpointer {
   readonly stats: CheckpointStats;
   /** Stops the timer after one last checkpoint and closes the worker's connection. */
@@ -45,16 +50,7 @@ type Message =
 /** Starts the worker on the database file at `path`; rejects when it cannot open the file. */
 export function startCheckpointer(path: string, intervalMs: number): Promise<BackgroundCheckpointer> {
   const worker = new Worker(new URL("./checkpoint.worker.ts", import.meta.url).href);
-  const stats: CheckpointStats = {
-    runs: 0,
-    busy: 0,
-    errors: 0,
-    lastError: null,
-    log: 0,
-    checkpointed: 0,
-    at: 0,
-    walMtime: -1,
-  };
+  const stats = emptyCheckpointStats();
   let onStopped: (() => void) | null = null;
   let closing: Promise<void> | null = null;
   return new Promise((resolve, reject) => {

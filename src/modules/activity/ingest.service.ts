@@ -16,7 +16,7 @@ import {
   readIngestState,
   type StoredHeartbeat,
 } from "./ingest.repo";
-import { ingestTails } from "./ingest.tail";
+import { ingestTails, keyOf } from "./ingest.tail";
 import { ingestWriter } from "./ingest.writer";
 import { applyPrivacy, compileRules, domainOf } from "./privacy";
 
@@ -121,7 +121,7 @@ export async function ingestHeartbeats(
   checkClockSkew(input, deps.clock.now().getTime());
   // One ingest of a member at a time in this process (its batches from several devices queue);
   // different members run concurrently and are committed in groups (ingest.writer.ts).
-  return memberQueue.run(`${agent.orgId}\u0000${agent.userId}`, () => ingestSerial(deps, agent, input));
+  return memberQueue.run(keyOf(agent.orgId, agent.userId), () => ingestSerial(deps, agent, input));
 }
 
 const memberQueue = new KeyedSerializer();

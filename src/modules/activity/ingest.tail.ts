@@ -20,7 +20,8 @@ export interface Tail {
 
 const tails = new Map<string, Tail>();
 const MAX_TAILS = 20_000;
-const keyOf = (orgId: string, userId: string) => `${orgId}\u0000${userId}`;
+/** The key of an agent's member in this process (org and user). */
+export const keyOf = (orgId: string, userId: string) => `${orgId}\u0000${userId}`;
 
 export const ingestTails = {
   /** The tail, when every heartbeat of the batch comes after its last span. */

@@ -8,7 +8,7 @@ import type { IngestWrite } from "./ingest.repo";
 
 /**
  * One group committer per database handle: concurrent ingests of different members are written in
- * one set-based batch (ingest.repo.ts `groupWriteSql`); two ingests of the same member never share
+ * one set-based batch (`groupWriteSql` below); two ingests of the same member never share
  * a group. A group holds at most 256 members and about 5,000 rows (heartbeats and span pieces).
  */
 const writers = new WeakMap<Db, GroupCommit<IngestWrite, Presence | null>>();
