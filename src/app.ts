@@ -24,7 +24,8 @@ import { activityJobs } from "./modules/activity/activity.jobs";
 import { registerAudit } from "./modules/audit/audit.handlers";
 import { AuditService } from "./modules/audit/audit.service";
 import { registerAuth } from "./modules/auth/auth.handlers";
-import { authenticate } from "./modules/auth/auth.middleware";
+import { authenticate, type CachedAuth } from "./modules/auth/auth.middleware";
+import { PrincipalCache } from "./modules/auth/principal-cache";
 import { SessionService } from "./modules/auth/session.service";
 import { registerDevMail } from "./modules/dev/dev.handlers";
 import { DOCS_CSP, registerDocs } from "./modules/docs/docs.handlers";
@@ -58,6 +59,17 @@ function contentSecurityPolicy(): MiddlewareHandler<AppEnv> {
   };
 }
 
+/**
+ * Can every instance that serves this database hear the others' invalidations? One process on an
+ * embedded database, or any number sharing Redis: yes. Workers isolates, or several processes on a
+ * remote database without Redis: no, so they read sessions from the database on every request.
+ */
+function principalCacheShared(platform: Platform): boolean {
+  if (platform.runtime === "worker") return false;
+  const url = platform.config.databaseUrl;
+  return !!platform.config.REDIS_URL || url.startsWith("file:") || url === ":memory:";
+}
+
 /** Builds the whole HTTP application on a platform. Call once per process or isolate. */
 export function createApp(platform: Platform): AppInstance {
   const { config } = platform;
@@ -69,7 +81,17 @@ export function createApp(platform: Platform): AppInstance {
   });
   const jobs = new JobRunner(platform, events);
   jobs.register(...coreJobs, ...keyJobs, ...activityJobs);
+  const principals = new PrincipalCache<CachedAuth>({
+    clock: platform.clock,
+    ttlMs: principalCacheShared(platform) ? config.AUTH_CACHE_TTL_MS : 0,
+    pubsub: platform.pubsub,
+    onError: (err) => platform.logger.warn({ err }, "principal cache invalidation could not be published"),
+  });
+  principals
+    .start()
+    .catch((err) => platform.logger.warn({ err }, "principal cache disabled: no invalidation channel"));
   const sessions = new SessionService({
+    principals,
     db: platform.db,
     clock: platform.clock,
     jwt: { secret: config.jwtSecret, issuer: config.jwtIssuer, audience: config.JWT_AUDIENCE },
@@ -79,7 +101,7 @@ export function createApp(platform: Platform): AppInstance {
   });
   const audit = new AuditService({ db: platform.db, clock: platform.clock, logger: platform.logger });
   const secrets = new SecretBox(config.encryptionKeys);
-  const services: Services = { events, jobs, sessions, audit, secrets };
+  const services: Services = { events, jobs, sessions, principals, audit, secrets };
 
   const app = createRouter();
   app.use(

@@ -94,6 +94,11 @@ export const envSchema = z.object({
     .string()
     .regex(/^rediss?:\/\//, "must start with redis:// or rediss://")
     .optional(),
+  /**
+   * How long the auth middleware may serve a session or token from memory (ms; 0 = read the database
+   * on every request). Writes invalidate it at once on every instance; see principal-cache.ts.
+   */
+  AUTH_CACHE_TTL_MS: int(0, 300_000).default(30_000),
   /** Prepended to every Redis key and channel, so deployments (or test runs) can share one Redis. */
   REDIS_KEY_PREFIX: z
     .string()

@@ -2,6 +2,8 @@ import type { EventBus } from "../events/bus";
 import type { JobRunner } from "../jobs/runner";
 import type { SecretBox } from "../lib/secret-box";
 import type { AuditService } from "../modules/audit/audit.service";
+import type { CachedAuth } from "../modules/auth/auth.middleware";
+import type { PrincipalCache } from "../modules/auth/principal-cache";
 import type { SessionService } from "../modules/auth/session.service";
 import type { Logger, Platform } from "../ports/platform";
 
@@ -9,6 +11,8 @@ export interface Services {
   events: EventBus;
   jobs: JobRunner;
   sessions: SessionService;
+  /** Sessions and tokens as the auth middleware last read them (the session cache, SPEC 2.2). */
+  principals: PrincipalCache<CachedAuth>;
   audit: AuditService;
   /** AES-256-GCM for secrets read back later (TOTP secrets …), keyed by ENCRYPTION_KEYS. */
   secrets: SecretBox;

@@ -50,5 +50,13 @@ export type Unsubscribe = () => Promise<void>;
 export interface PubSub {
   publish(channel: string, message: string): Promise<void>;
   subscribe(channel: string, handler: (message: string) => void): Promise<Unsubscribe>;
+  /**
+   * While every message published on `channel` from now on is sure to reach this instance's
+   * subscribers: a number that changes whenever delivery was interrupted (a reconnect: messages may
+   * have been lost in the gap), so a cache kept in step by messages knows to start over. Null while
+   * delivery is not sure (not subscribed or not yet acknowledged, disconnected, closed). In memory:
+   * 0 while subscribed.
+   */
+  deliveryEpoch(channel: string): number | null;
   close(): Promise<void>;
 }

@@ -1,8 +1,9 @@
 import { afterEach, beforeEach, describe, expect, test } from "bun:test";
-import { and, eq } from "drizzle-orm";
-import { memberships, sessions } from "../../src/db/schema";
+import { eq } from "drizzle-orm";
+import { sessions } from "../../src/db/schema";
 import { requirePermission } from "../../src/modules/auth/auth.middleware";
 import { createTestApp, type TestApp } from "../support/app";
+import { changeRoleAsAdmin } from "../support/identity";
 import { auditRows, bearer, DAY, insertPat, login, MINUTE, me, post, refresh, register } from "./helpers";
 
 interface SessionView {
@@ -189,10 +190,7 @@ describe("sessions", () => {
     const l = await login(t, alice);
     const route = "/api/v1/__test/members-write";
     expect((await t.app.request(route, { headers: l.auth })).status).toBe(200);
-    await t.platform.db
-      .update(memberships)
-      .set({ role: "member" })
-      .where(and(eq(memberships.userId, alice.userId), eq(memberships.orgId, alice.orgId)));
+    await changeRoleAsAdmin(t, alice, "member");
     const res = await t.app.request(route, { headers: l.auth });
     expect(res.status).toBe(403);
     const body = (await (await me(t, l.accessToken)).json()) as { role: string };

@@ -1,3 +1,4 @@
+import { and, eq } from "drizzle-orm";
 import type { Role } from "../../src/db/schema";
 import { memberships, organizations, users } from "../../src/db/schema";
 import { newId } from "../../src/lib/ids";
@@ -61,4 +62,38 @@ export async function seedMember(
     sessionId: tokens.sessionId,
     auth: { authorization: `Bearer ${tokens.accessToken}` },
   };
+}
+
+export async function membershipId(t: TestApp, m: { orgId: string; userId: string }): Promise<string> {
+  const [row] = await t.platform.db
+    .select({ id: memberships.id })
+    .from(memberships)
+    .where(and(eq(memberships.orgId, m.orgId), eq(memberships.userId, m.userId)));
+  if (!row) throw new Error(`no membership of ${m.userId} in ${m.orgId}`);
+  return row.id;
+}
+
+/**
+ * Changes a member's role the way an admin of the organization does (PATCH …/members/{id}, a second
+ * admin seeded for it), so the change goes through the same path as in production, including the
+ * invalidation of the auth middleware's principal cache.
+ */
+export async function changeRoleAsAdmin(t: TestApp, m: { orgId: string; userId: string }, role: Role) {
+  const admin = await seedMember(t, "admin", { orgId: m.orgId });
+  const res = await t.app.request(`/api/v1/orgs/${m.orgId}/members/${await membershipId(t, m)}`, {
+    method: "PATCH",
+    headers: { ...admin.auth, "content-type": "application/json" },
+    body: JSON.stringify({ role }),
+  });
+  if (res.status !== 200) throw new Error(`role change: ${res.status} ${await res.text()}`);
+}
+
+/** Removes a member the way an admin does (DELETE …/members/{id}). */
+export async function removeAsAdmin(t: TestApp, m: { orgId: string; userId: string }) {
+  const admin = await seedMember(t, "admin", { orgId: m.orgId });
+  const res = await t.app.request(`/api/v1/orgs/${m.orgId}/members/${await membershipId(t, m)}`, {
+    method: "DELETE",
+    headers: admin.auth,
+  });
+  if (res.status !== 204) throw new Error(`member removal: ${res.status} ${await res.text()}`);
 }

@@ -1,10 +1,10 @@
 import { afterEach, beforeEach, describe, expect, test } from "bun:test";
 import { createHash } from "node:crypto";
 import { and, eq } from "drizzle-orm";
-import { apiTokens, auditLog, memberships } from "../../src/db/schema";
+import { apiTokens, auditLog } from "../../src/db/schema";
 import { PAT_SCOPES } from "../../src/modules/tokens/tokens.service";
 import type { TestApp } from "../support/app";
-import { seedMember } from "../support/identity";
+import { removeAsAdmin, seedMember } from "../support/identity";
 import { bearer, createAgent, createPat, createTokensApp, json, membershipId, setRole } from "./support";
 
 let t: TestApp;
@@ -139,9 +139,7 @@ describe("an agent token", () => {
     const m = await seedMember(t, "member");
     const agent = await createAgent(t, m);
     expect((await get("/api/v1/agents/me", bearer(agent.token))).status).toBe(200);
-    await t.platform.db
-      .delete(memberships)
-      .where(and(eq(memberships.orgId, m.orgId), eq(memberships.userId, m.userId)));
+    await removeAsAdmin(t, m);
     expect((await get("/api/v1/agents/me", bearer(agent.token))).status).toBe(401);
   });
 });

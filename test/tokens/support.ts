@@ -1,9 +1,9 @@
-import { and, eq } from "drizzle-orm";
-import { memberships } from "../../src/db/schema";
 import type { AppEnv } from "../../src/http/context";
 import { requirePermission } from "../../src/modules/auth/auth.middleware";
 import { createTestApp, type TestApp } from "../support/app";
-import type { SeededMember } from "../support/identity";
+import { changeRoleAsAdmin, type SeededMember } from "../support/identity";
+
+export { membershipId } from "../support/identity";
 
 /**
  * A test app with three probe routes guarded exactly like real ones, so token behaviour is tested
@@ -73,18 +73,7 @@ export async function createAgent(t: TestApp, member: SeededMember, name = "Lapt
   return (await res.json()) as CreatedAgent;
 }
 
-export async function membershipId(t: TestApp, m: SeededMember): Promise<string> {
-  const [row] = await t.platform.db
-    .select({ id: memberships.id })
-    .from(memberships)
-    .where(and(eq(memberships.orgId, m.orgId), eq(memberships.userId, m.userId)));
-  if (!row) throw new Error("no membership");
-  return row.id;
-}
-
+/** Changes the member's role through the API, as an admin would (see changeRoleAsAdmin). */
 export async function setRole(t: TestApp, m: SeededMember, role: "admin" | "manager" | "member" | "viewer") {
-  await t.platform.db
-    .update(memberships)
-    .set({ role })
-    .where(and(eq(memberships.orgId, m.orgId), eq(memberships.userId, m.userId)));
+  await changeRoleAsAdmin(t, m, role);
 }

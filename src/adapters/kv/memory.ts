@@ -239,6 +239,10 @@ export class MemoryPubSub implements PubSub {
     };
   }
 
+  deliveryEpoch(channel: string): number | null {
+    return this.#closed || !this.#channels.has(channel) ? null : 0;
+  }
+
   async close(): Promise<void> {
     this.#closed = true;
     this.#channels.clear();

@@ -188,12 +188,19 @@ interface Channel {
   handlers: Set<Handler>;
   /** Settles when SUBSCRIBE is acknowledged; later subscribers await it so none returns early. */
   ready: Promise<unknown>;
+  /** The connection epoch under which SUBSCRIBE was acknowledged; null while not (yet, or again). */
+  epoch: number | null;
 }
 
 /**
  * Pub/sub across instances. Publishes on the shared client it is given (not owned) and subscribes on
  * its own duplicate, because a RESP2 connection in subscriber mode cannot run other commands.
  * Handlers on one channel share a single Redis subscription; handler errors go to `onError`.
+ *
+ * Delivery is tracked per channel (`deliveryEpoch`): a dropped subscriber connection marks every
+ * channel undelivered, and after the reconnect this adapter subscribes again itself (ioredis's
+ * autoResubscribe is off because it gives no signal when the new SUBSCRIBE is acknowledged); each
+ * such reconnect starts a new epoch, so a cache kept in step by messages knows some may be lost.
  */
 export class RedisPubSub implements PubSub {
   readonly #pub: Redis;
@@ -202,15 +209,29 @@ export class RedisPubSub implements PubSub {
   readonly #onError: (err: unknown) => void;
   readonly #channels = new Map<string, Channel>();
   #closing: Promise<void> | undefined;
+  #epoch = 0;
+  #dropped = false;
 
   constructor(redis: Redis, opts: RedisAdapterOptions & { onError?: (err: unknown) => void } = {}) {
     this.#pub = redis;
     this.#prefix = opts.keyPrefix ?? "tt:";
     this.#onError = opts.onError ?? ((err) => console.error("pubsub handler failed", err));
     // Lazy: an instance that never subscribes never opens the second connection.
-    this.#sub = redis.duplicate({ lazyConnect: true });
+    this.#sub = redis.duplicate({ lazyConnect: true, autoResubscribe: false });
     if (opts.onError) this.#sub.on("error", opts.onError);
     this.#sub.on("message", (channel: string, message: string) => this.#deliver(channel, message));
+    this.#sub.on("close", () => {
+      this.#epoch++;
+      this.#dropped = true;
+      for (const entry of this.#channels.values()) entry.epoch = null;
+    });
+    this.#sub.on("ready", () => {
+      if (this.#dropped) void this.#resubscribe();
+    });
+  }
+
+  deliveryEpoch(channel: string): number | null {
+    return this.#closing ? null : (this.#channels.get(channel)?.epoch ?? null);
   }
 
   async publish(channel: string, message: string): Promise<void> {
@@ -222,7 +243,12 @@ export class RedisPubSub implements PubSub {
     const own: Handler = (message) => handler(message);
     let entry = this.#channels.get(channel);
     if (!entry) {
-      entry = { handlers: new Set(), ready: this.#sub.subscribe(this.#prefix + channel) };
+      const epoch = this.#epoch;
+      const created: Channel = { handlers: new Set(), ready: Promise.resolve(), epoch: null };
+      created.ready = this.#sub.subscribe(this.#prefix + channel).then(() => {
+        if (this.#epoch === epoch) created.epoch = epoch;
+      });
+      entry = created;
       this.#channels.set(channel, entry);
     }
     entry.handlers.add(own);
@@ -250,6 +276,21 @@ export class RedisPubSub implements PubSub {
     if (!entry?.handlers.delete(handler) || entry.handlers.size > 0) return;
     this.#channels.delete(channel);
     if (this.#sub.status !== "end") await this.#sub.unsubscribe(this.#prefix + channel);
+  }
+
+  /** After a reconnect: SUBSCRIBE again to every channel, then they count as delivered in the new epoch. */
+  async #resubscribe(): Promise<void> {
+    this.#dropped = false;
+    const epoch = this.#epoch;
+    const entries = [...this.#channels.entries()];
+    if (entries.length === 0) return;
+    try {
+      await this.#sub.subscribe(...entries.map(([name]) => this.#prefix + name));
+      if (this.#epoch !== epoch) return; // dropped again meanwhile; the next "ready" retries
+      for (const [, entry] of entries) entry.epoch = epoch;
+    } catch (err) {
+      this.#onError(err);
+    }
   }
 
   #deliver(prefixed: string, message: string): void {

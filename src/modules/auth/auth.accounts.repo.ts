@@ -143,11 +143,3 @@ export async function userOrganizations(db: Db, userId: string) {
     .where(eq(memberships.userId, userId))
     .orderBy(asc(memberships.createdAt));
 }
-
-/** Points a live session at another organization. */
-export async function setSessionOrg(db: Db, sessionId: string, orgId: string): Promise<void> {
-  await db
-    .update(sessions)
-    .set({ orgId })
-    .where(and(eq(sessions.id, sessionId), isNull(sessions.revokedAt)));
-}

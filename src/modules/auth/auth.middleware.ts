@@ -5,6 +5,7 @@ import { AppError } from "../../lib/errors";
 import { type Permission, roleAllows } from "../orgs/permissions";
 import { findSessionPrincipal, findTokenPrincipal, touchToken } from "./auth.repo";
 import { hashToken, TOKEN_PREFIX, verifyAccessToken } from "./auth.tokens";
+import { sessionKey, tokenKey } from "./principal-cache";
 import { SESSION_IDLE_MS } from "./session.service";
 
 /** last-used times are written at most this often per token, to keep reads read-only. */
@@ -21,7 +22,9 @@ function bearer(c: Context<AppEnv>): string | null {
 /**
  * Resolves `Authorization: Bearer …` into `c.var.principal`: instance tokens, personal access
  * tokens (`ttp_…`), agent tokens (`tta_…`) or an access JWT. A revoked session or token, or a
- * changed role, takes effect on the very next request: the session and role are read per request.
+ * changed role, takes effect on the very next request: the session and role come from the principal
+ * cache, which every such write invalidates (on every instance) before it answers, else from the
+ * database.
  * No credentials → no principal (routes decide); bad credentials → 401 at once.
  */
 export function authenticate(): MiddlewareHandler<AppEnv> {
@@ -35,18 +38,39 @@ export function authenticate(): MiddlewareHandler<AppEnv> {
   };
 }
 
+type SessionRow = NonNullable<Awaited<ReturnType<typeof findSessionPrincipal>>>;
+type TokenRow = NonNullable<Awaited<ReturnType<typeof findTokenPrincipal>>>;
+
+/** What the principal cache holds: the rows read below, token scopes already parsed. */
+export type CachedAuth =
+  | { type: "session"; row: SessionRow }
+  | { type: "token"; row: Omit<TokenRow, "scopes">; scopes: string[] };
+
 async function resolve(c: Context<AppEnv>, token: string): Promise<Principal | null> {
   const platform = c.get("platform");
   const { db, clock, config } = platform;
+  const cache = c.get("services").principals;
   const now = clock.now();
   const fixed = resolveStaticToken(c);
   if (fixed) return fixed;
   if (token.startsWith(`${TOKEN_PREFIX.pat}_`) || token.startsWith(`${TOKEN_PREFIX.agent}_`)) {
-    const row = await findTokenPrincipal(db, await hashToken(token));
-    if (!row?.role || (row.expiresAt && row.expiresAt <= now)) return null;
-    if (!row.lastUsedAt || now.getTime() - row.lastUsedAt.getTime() > TOUCH_EVERY_MS)
+    const hash = await hashToken(token);
+    const key = tokenKey(hash);
+    let cached = cache.get(key);
+    if (cached?.type !== "token") {
+      const generation = cache.generation();
+      const found = await findTokenPrincipal(db, hash);
+      if (!found) return null;
+      const { scopes, ...row } = found;
+      cached = { type: "token", row, scopes: JSON.parse(scopes) as string[] };
+      cache.set(key, row.userId, cached, generation);
+    }
+    const { row, scopes } = cached;
+    if (!row.role || (row.expiresAt && row.expiresAt <= now)) return null;
+    if (!row.lastUsedAt || now.getTime() - row.lastUsedAt.getTime() > TOUCH_EVERY_MS) {
+      row.lastUsedAt = now; // the cached copy too, or every later request would touch again
       c.get("defer")(touchToken(db, row.id, now));
-    const scopes = JSON.parse(row.scopes) as string[];
+    }
     return { kind: row.kind, userId: row.userId, orgId: row.orgId, role: row.role, tokenId: row.id, scopes };
   }
   const claims = await verifyAccessToken(
@@ -55,8 +79,17 @@ async function resolve(c: Context<AppEnv>, token: string): Promise<Principal | n
     now,
   );
   if (!claims) return null;
-  const session = await findSessionPrincipal(db, claims.sid);
-  if (!session || session.userId !== claims.sub || session.revokedAt || session.expiresAt <= now) return null;
+  const key = sessionKey(claims.sid);
+  let cached = cache.get(key);
+  if (cached?.type !== "session") {
+    const generation = cache.generation();
+    const found = await findSessionPrincipal(db, claims.sid);
+    if (!found) return null;
+    cached = { type: "session", row: found };
+    cache.set(key, found.userId, cached, generation);
+  }
+  const session = cached.row;
+  if (session.userId !== claims.sub || session.revokedAt || session.expiresAt <= now) return null;
   if (now.getTime() - session.lastUsedAt.getTime() > SESSION_IDLE_MS) return null;
   return {
     kind: "user",

@@ -1,5 +1,5 @@
 import { AppError } from "../../lib/errors";
-import { setSessionOrg, userOrganizations } from "./auth.accounts.repo";
+import { userOrganizations } from "./auth.accounts.repo";
 import { type AuthDeps, audit, type RequestMeta } from "./auth.service";
 import { ACCESS_TTL_SECONDS } from "./auth.tokens";
 
@@ -94,7 +94,7 @@ export async function switchOrganization(
 ) {
   const org = (await userOrganizations(deps.db, caller.userId)).find((o) => o.id === orgId);
   if (!org) throw new AppError(404, "ORGANIZATION_NOT_FOUND", "No such organization");
-  await setSessionOrg(deps.db, caller.sessionId, orgId);
+  await deps.sessions.switchOrg(caller.sessionId, orgId);
   const accessToken = await deps.sessions.accessToken(caller.sessionId, caller.userId, orgId);
   await audit(deps, meta, {
     orgId,

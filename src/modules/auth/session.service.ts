@@ -12,6 +12,7 @@ import {
   signAccessToken,
   TOKEN_PREFIX,
 } from "./auth.tokens";
+import { type PrincipalInvalidation, sessionKey } from "./principal-cache";
 
 export const SESSION_ABSOLUTE_MS = 30 * 86_400_000;
 export const SESSION_IDLE_MS = 7 * 86_400_000;
@@ -26,6 +27,8 @@ export interface SessionDeps {
   refreshKey: string;
   maxSessions?: number;
   graceMs?: number;
+  /** Told of every change to a session, so the auth middleware's cache never serves the old state. */
+  principals: PrincipalInvalidation;
 }
 
 export interface TokenPair {
@@ -141,7 +144,17 @@ export class SessionService {
       .set({ revokedAt: clock.now(), revokedReason: reason })
       .where(and(eq(sessions.id, sessionId), isNull(sessions.revokedAt)))
       .returning({ id: sessions.id });
+    await this.deps.principals.invalidateKey(sessionKey(sessionId));
     return rows.length > 0;
+  }
+
+  /** Points a live session at another organization (the caller then gets a new access token). */
+  async switchOrg(sessionId: string, orgId: string): Promise<void> {
+    await this.deps.db
+      .update(sessions)
+      .set({ orgId })
+      .where(and(eq(sessions.id, sessionId), isNull(sessions.revokedAt)));
+    await this.deps.principals.invalidateKey(sessionKey(sessionId));
   }
 
   async revokeAllFor(userId: string, reason: string, exceptSessionId?: string): Promise<number> {
@@ -154,6 +167,7 @@ export class SessionService {
       .set({ revokedAt: clock.now(), revokedReason: reason })
       .where(where)
       .returning({ id: sessions.id });
+    await this.deps.principals.invalidateUser(userId);
     return rows.length;
   }
 
@@ -211,6 +225,8 @@ export class SessionService {
           })
           .where(eq(sessions.id, s.id)),
       ]);
+      // A cached lastUsedAt would let the idle timeout fire on a session that was just used.
+      await this.deps.principals.invalidateKey(sessionKey(s.id));
     }
     return { ok: true, userId: s.userId, tokens: await this.#pair(s.id, s.userId, s.orgId, successor) };
   }

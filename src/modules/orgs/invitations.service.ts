@@ -13,6 +13,7 @@ import type { Logger } from "../../ports/platform";
 import type { AuditService } from "../audit/audit.service";
 import { renderInvitation } from "../mail/templates";
 import "./orgs.events";
+import type { PrincipalInvalidation } from "../auth/principal-cache";
 import * as repo from "./invitations.repo";
 import { type AuditActor, type Caller, presentMember } from "./orgs.model";
 import { findMember, findMemberByEmail, findMemberByUser, findOrg, findUser } from "./orgs.repo";
@@ -29,6 +30,8 @@ export interface InvitationDeps {
   config: Pick<Config, "publicUrl">;
   /** Runs work after the response: a request never waits on an email. */
   defer: (work: Promise<unknown>) => void;
+  /** A new membership can give a session a role; the auth middleware's cache hears of it. */
+  principals: PrincipalInvalidation;
 }
 
 const normaliseEmail = (email: string) => email.trim().toLowerCase();
@@ -233,7 +236,7 @@ export async function auditInvitationAccepted(
 
 /** `POST /invitations/accept`: a signed-in user joins the organization they were invited to. */
 export async function acceptForUser(
-  deps: Pick<InvitationDeps, "db" | "clock" | "audit" | "events">,
+  deps: Pick<InvitationDeps, "db" | "clock" | "audit" | "events" | "principals">,
   args: { token: string; userId: string; actor: AuditActor },
 ) {
   const { db, clock } = deps;
@@ -255,6 +258,7 @@ export async function acceptForUser(
       "The invitation is invalid, expired, revoked or already used",
     );
   }
+  await deps.principals.invalidateUser(user.id);
   await auditInvitationAccepted(deps.audit, args.actor, out);
   await deps.events.emit(
     deps.events.create(

@@ -32,8 +32,8 @@ function caller(c: Context<AppEnv>) {
 
 function deps(c: Context<AppEnv>) {
   const { db, clock, mailer, logger, config } = c.get("platform");
-  const { audit, events } = c.get("services");
-  return { db, clock, audit, events, mailer, logger, config, defer: c.get("defer") };
+  const { audit, events, principals } = c.get("services");
+  return { db, clock, audit, events, principals, mailer, logger, config, defer: c.get("defer") };
 }
 
 const presentOrg = (o: { id: string; name: string; createdAt: Date; updatedAt: Date }) => ({

@@ -8,6 +8,7 @@ import { decodeCursor, pageOf } from "../../lib/pagination";
 import type { Clock } from "../../ports/clock";
 import type { AuditService } from "../audit/audit.service";
 import "./orgs.events";
+import type { PrincipalInvalidation } from "../auth/principal-cache";
 import { type AuditActor, type Caller, presentMember } from "./orgs.model";
 import * as repo from "./orgs.repo";
 
@@ -19,6 +20,8 @@ export interface OrgDeps {
   clock: Clock;
   audit: AuditService;
   events: EventBus;
+  /** Role changes and removals reach the auth middleware's cache before the response. */
+  principals: PrincipalInvalidation;
 }
 
 export const notFound = (what = "organization") =>
@@ -114,6 +117,7 @@ export async function changeMemberRole(
     if (target.role === "admin" && (await repo.countAdmins(db, orgId)) <= 1) throw lastAdmin();
     const now = clock.now();
     if (!(await repo.updateRole(db, { orgId, memberId, from: target.role, to: role, now }))) continue;
+    await deps.principals.invalidateUser(target.userId);
     await deps.audit.record({
       ...args.actor,
       orgId,
@@ -155,6 +159,7 @@ export async function removeMember(
       now: clock.now(),
     });
     if (!out.deleted) continue;
+    await deps.principals.invalidateUser(target.userId);
     await deps.audit.record({
       ...args.actor,
       orgId,

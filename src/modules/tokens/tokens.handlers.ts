@@ -45,7 +45,7 @@ function page<T>(c: Context<AppEnv>, rows: TokenListRow[], limit: number, view: 
 
 function deps(c: Context<AppEnv>) {
   const { db, clock } = c.get("platform");
-  return { db, clock };
+  return { db, clock, principals: c.get("services").principals };
 }
 
 /** Audit a token event in the caller's organization. Metadata never holds the secret or its hash. */

@@ -3,6 +3,7 @@ import { AppError } from "../../lib/errors";
 import { newId } from "../../lib/ids";
 import type { Clock } from "../../ports/clock";
 import { hashToken, newOpaqueToken } from "../auth/auth.tokens";
+import type { PrincipalInvalidation } from "../auth/principal-cache";
 import { findMembershipId } from "../orgs/orgs.repo";
 import { PERMISSIONS } from "../orgs/permissions";
 import {
@@ -36,6 +37,15 @@ const PREFIX_LENGTH = 12;
 export interface TokenDeps {
   db: Db;
   clock: Clock;
+  /** A revoked token must stop working at once, also where the auth middleware had it cached. */
+  principals: PrincipalInvalidation;
+}
+
+/** Revokes `row`; false when a concurrent revoke won. Its owner's cached principals go either way. */
+async function revoke(deps: TokenDeps, orgId: string, row: { id: string; userId: string }): Promise<boolean> {
+  const done = await revokeToken(deps.db, orgId, row.id, deps.clock.now());
+  await deps.principals.invalidateUser(row.userId);
+  return done;
 }
 
 export interface Owner {
@@ -150,8 +160,7 @@ export async function listPats(deps: TokenDeps, owner: Owner, page: { limit: num
 export async function revokePat(deps: TokenDeps, owner: Owner, id: string): Promise<TokenListRow> {
   const row = await findToken(deps.db, owner.orgId, "pat", id);
   if (!row || row.userId !== owner.userId) throw new AppError(404, "TOKEN_NOT_FOUND", "No such token");
-  if (!(await revokeToken(deps.db, owner.orgId, id, deps.clock.now())))
-    throw new AppError(404, "TOKEN_NOT_FOUND", "No such token");
+  if (!(await revoke(deps, owner.orgId, row))) throw new AppError(404, "TOKEN_NOT_FOUND", "No such token");
   return row;
 }
 
@@ -206,7 +215,6 @@ export async function revokeAgent(
   const row = await findToken(deps.db, caller.orgId, "agent", id);
   if (!row || (row.userId !== caller.userId && !caller.canManage))
     throw new AppError(404, "AGENT_NOT_FOUND", "No such agent");
-  if (!(await revokeToken(deps.db, caller.orgId, id, deps.clock.now())))
-    throw new AppError(404, "AGENT_NOT_FOUND", "No such agent");
+  if (!(await revoke(deps, caller.orgId, row))) throw new AppError(404, "AGENT_NOT_FOUND", "No such agent");
   return row;
 }
