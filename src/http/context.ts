@@ -36,6 +36,12 @@ export type Principal =
   | (MemberPrincipal & { kind: "pat"; tokenId: string; scopes: string[] })
   | (MemberPrincipal & { kind: "agent"; tokenId: string; scopes: string[] });
 
+/** The user and organization behind a session or token, as `/me` shows them. */
+export interface Identity {
+  user: { id: string; email: string; name: string; emailVerified: boolean };
+  organization: { id: string; name: string } | null;
+}
+
 /** Bindings the runtime passes as Hono's `env`: the socket address on Bun, bindings on Workers. */
 export interface AppBindings {
   ip?: string;
@@ -49,6 +55,8 @@ export interface AppVariables {
   services: Services;
   clientIp: string;
   principal?: Principal;
+  /** The profile behind a member principal (set with it by the auth middleware, from the same read). */
+  identity?: Identity;
   /** Work after the response (waitUntil on Workers, tracked promise on Bun). */
   defer: (work: Promise<unknown>) => void;
 }

@@ -290,6 +290,44 @@ describe("the auth middleware's cache in the app", () => {
     expect(body.role).toBe("member");
   });
 
+  test("/me answers from the cached identity: an email change and an organization rename show at once", async () => {
+    const a = await register(t);
+    const l = await login(t, a);
+    await warm(l.auth);
+    const profile = async () =>
+      (await (await me(t, l.accessToken)).json()) as {
+        user: { email: string; emailVerified: boolean };
+        organization: { name: string };
+      };
+    expect((await profile()).user.emailVerified).toBe(false);
+
+    const [verify] = await mailTo(t, a.email, "verification");
+    expect(
+      (await t.app.request("/api/v1/auth/email/verify", post({ token: linkToken(verify!) }))).status,
+    ).toBe(200);
+    expect((await profile()).user.emailVerified).toBe(true);
+
+    const newEmail = `moved-${crypto.randomUUID().slice(0, 8)}@example.com`;
+    const asked = await t.app.request(
+      "/api/v1/auth/email/change",
+      post({ password: a.password, newEmail }, l.auth),
+    );
+    expect(asked.status).toBe(202);
+    const [link] = await mailTo(t, newEmail, "email_change_verification");
+    expect((await t.app.request("/api/v1/auth/email/verify", post({ token: linkToken(link!) }))).status).toBe(
+      200,
+    );
+    expect((await profile()).user.email).toBe(newEmail);
+
+    const renamed = await t.app.request(`/api/v1/orgs/${a.orgId}`, {
+      method: "PATCH",
+      headers: { ...l.auth, "content-type": "application/json" },
+      body: JSON.stringify({ name: "Renamed Ltd" }),
+    });
+    expect(renamed.status).toBe(200);
+    expect((await profile()).organization.name).toBe("Renamed Ltd");
+  });
+
   test("a change made outside the app (SQL by hand) is seen once the TTL has passed", async () => {
     const a = await register(t);
     const pat = await insertPat(t, a);

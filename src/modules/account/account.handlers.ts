@@ -24,8 +24,19 @@ import { confirmEmailChange, isEmailChangeToken, requestEmailChange } from "./em
 
 function deps(c: Context<AppEnv>): AccountDeps {
   const { db, clock, mailer, config, passwords, rateLimiter } = c.get("platform");
-  const { sessions, audit } = c.get("services");
-  return { db, clock, mailer, config, passwords, rateLimiter, sessions, audit, defer: c.get("defer") };
+  const { sessions, audit, principals } = c.get("services");
+  return {
+    db,
+    clock,
+    mailer,
+    config,
+    passwords,
+    rateLimiter,
+    sessions,
+    audit,
+    principals,
+    defer: c.get("defer"),
+  };
 }
 
 function meta(c: Context<AppEnv>): RequestMeta {

@@ -8,6 +8,7 @@ import type { RateLimiter, RateLimitRule } from "../../ports/kv";
 import type { Mailer } from "../../ports/mail";
 import type { PasswordHasher } from "../../ports/passwords";
 import type { AuditEntry, AuditService } from "../audit/audit.service";
+import type { PrincipalInvalidation } from "../auth/principal-cache";
 import type { SessionService } from "../auth/session.service";
 import {
   renderExistingAccountNotice,
@@ -43,6 +44,8 @@ export interface AccountDeps extends MailDeps {
   rateLimiter: RateLimiter;
   sessions: SessionService;
   audit: AuditService;
+  /** The cached principal carries the user's email and verification; changes invalidate it. */
+  principals: PrincipalInvalidation;
   /** Runs work after the response (mail sends never hold up a request). */
   defer: (work: Promise<unknown>) => void;
 }
@@ -114,7 +117,7 @@ export async function sendExistingAccountNotice(
 }
 
 export async function verifyEmail(
-  deps: Pick<AccountDeps, "db" | "clock" | "audit">,
+  deps: Pick<AccountDeps, "db" | "clock" | "audit" | "principals">,
   token: string,
   meta: RequestMeta,
 ): Promise<void> {
@@ -122,6 +125,7 @@ export async function verifyEmail(
   const hash = await sha256Hex(token);
   const userId = await repo.consumeVerifyToken(deps.db, hash, now);
   if (!userId) throw invalidToken();
+  await deps.principals.invalidateUser(userId);
   await repo.retireTokens(deps.db, userId, "email_verify", now, hash);
   await auditUser(deps, userId, { ...meta, actorType: "user", actorId: userId, action: "email.verified" });
 }

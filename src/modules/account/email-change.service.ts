@@ -96,7 +96,7 @@ async function sendEmailChangeMails(deps: AccountDeps, user: repo.AccountUser, n
  * with using the token up, provided the address is still free; then audits and tells the old address.
  */
 export async function confirmEmailChange(
-  deps: Pick<AccountDeps, "db" | "clock" | "audit" | "mailer" | "config" | "defer">,
+  deps: Pick<AccountDeps, "db" | "clock" | "audit" | "mailer" | "config" | "defer" | "principals">,
   token: string,
   meta: RequestMeta,
 ): Promise<void> {
@@ -106,6 +106,7 @@ export async function confirmEmailChange(
   if (!change) throw invalidToken();
   if (await repo.findUserByEmail(deps.db, change.newEmail)) throw invalidToken();
   if (!(await repo.consumeEmailChangeToken(deps.db, hash, change, now))) throw invalidToken();
+  await deps.principals.invalidateUser(change.userId);
   await repo.retireTokens(deps.db, change.userId, "email_verify", now, hash);
   await auditUser(deps, change.userId, {
     ...meta,

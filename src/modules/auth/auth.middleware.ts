@@ -1,5 +1,5 @@
 import type { Context, MiddlewareHandler } from "hono";
-import type { AppEnv, Principal } from "../../http/context";
+import type { AppEnv, Identity, Principal } from "../../http/context";
 import { resolveStaticToken } from "../../http/middleware/auth";
 import { AppError } from "../../lib/errors";
 import { type Permission, roleAllows } from "../orgs/permissions";
@@ -31,9 +31,10 @@ export function authenticate(): MiddlewareHandler<AppEnv> {
   return async (c, next) => {
     const token = bearer(c);
     if (!token) return next();
-    const principal = await resolve(c, token);
-    if (!principal) throw unauthorized();
-    c.set("principal", principal);
+    const resolved = await resolve(c, token);
+    if (!resolved) throw unauthorized();
+    c.set("principal", resolved.principal);
+    if (resolved.identity) c.set("identity", resolved.identity);
     await next();
   };
 }
@@ -46,13 +47,23 @@ export type CachedAuth =
   | { type: "session"; row: SessionRow }
   | { type: "token"; row: Omit<TokenRow, "scopes">; scopes: string[] };
 
-async function resolve(c: Context<AppEnv>, token: string): Promise<Principal | null> {
+function identityOf(row: SessionRow | Omit<TokenRow, "scopes">): Identity {
+  return {
+    user: { id: row.userId, email: row.email, name: row.name, emailVerified: row.emailVerifiedAt !== null },
+    organization: row.orgId && row.orgName !== null ? { id: row.orgId, name: row.orgName } : null,
+  };
+}
+
+async function resolve(
+  c: Context<AppEnv>,
+  token: string,
+): Promise<{ principal: Principal; identity?: Identity } | null> {
   const platform = c.get("platform");
   const { db, clock, config } = platform;
   const cache = c.get("services").principals;
   const now = clock.now();
   const fixed = resolveStaticToken(c);
-  if (fixed) return fixed;
+  if (fixed) return { principal: fixed };
   if (token.startsWith(`${TOKEN_PREFIX.pat}_`) || token.startsWith(`${TOKEN_PREFIX.agent}_`)) {
     const hash = await hashToken(token);
     const key = tokenKey(hash);
@@ -71,7 +82,17 @@ async function resolve(c: Context<AppEnv>, token: string): Promise<Principal | n
       row.lastUsedAt = now; // the cached copy too, or every later request would touch again
       c.get("defer")(touchToken(db, row.id, now));
     }
-    return { kind: row.kind, userId: row.userId, orgId: row.orgId, role: row.role, tokenId: row.id, scopes };
+    return {
+      principal: {
+        kind: row.kind,
+        userId: row.userId,
+        orgId: row.orgId,
+        role: row.role,
+        tokenId: row.id,
+        scopes,
+      },
+      identity: identityOf(row),
+    };
   }
   const claims = await verifyAccessToken(
     token,
@@ -92,11 +113,14 @@ async function resolve(c: Context<AppEnv>, token: string): Promise<Principal | n
   if (session.userId !== claims.sub || session.revokedAt || session.expiresAt <= now) return null;
   if (now.getTime() - session.lastUsedAt.getTime() > SESSION_IDLE_MS) return null;
   return {
-    kind: "user",
-    userId: session.userId,
-    orgId: session.orgId,
-    role: session.role,
-    sessionId: session.id,
+    principal: {
+      kind: "user",
+      userId: session.userId,
+      orgId: session.orgId,
+      role: session.role,
+      sessionId: session.id,
+    },
+    identity: identityOf(session),
   };
 }
 

@@ -45,12 +45,14 @@ export interface PrincipalCacheOptions {
 
 /**
  * The session cache of SPEC 2.2: what the auth middleware reads about a session or API/agent token
- * (owner, organization, current role, revocation, expiry), kept in process so an authenticated
- * request need not read the database. Correctness rests on invalidation, not on the TTL:
+ * (owner, organization, current role, revocation, expiry, and the user's and organization's names
+ * as `/me` shows them, like Better Auth's cached session + user), kept in process so an
+ * authenticated request need not read the database. Correctness rests on invalidation, not the TTL:
  *
- * - Every write that changes what a principal may do (revoking a session or token, a role change,
- *   removal from an organization, an organization switch, password change/reset, account deletion)
- *   calls `invalidateUser`/`invalidateKey` after it commits; the entry is dropped here at once and
+ * - Every write that changes what a principal may do or shows (revoking a session or token, a role
+ *   change, removal from an organization, joining one, an organization switch, a refresh, password
+ *   change/reset, email verification or change, an organization rename) calls `invalidateUser`,
+ *   `invalidateKey` or `invalidateAll` after it commits; the entry is dropped here at once and
  *   the message goes to every other instance over `pubsub` (Redis when scaled out), awaited before
  *   the write's response is sent.
  * - A database read that started before an invalidation is not stored after it (`generation`):

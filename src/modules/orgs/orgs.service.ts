@@ -55,6 +55,8 @@ export async function renameOrganization(deps: OrgDeps, orgId: string, name: str
   const before = await getOrganization(deps.db, orgId);
   if (before.name === name) return before;
   const org = await repo.updateOrgName(deps.db, orgId, name, deps.clock.now());
+  // Cached principals carry their organization's name; renames are rare enough to drop them all.
+  if (org) await deps.principals.invalidateAll();
   if (!org) throw notFound();
   await deps.audit.record({
     ...actor,
