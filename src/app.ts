@@ -126,38 +126,44 @@ export function createApp(platform: Platform): AppInstance {
     }),
   );
   app.use("*", contentSecurityPolicy());
-  app.use(
-    "*",
-    cors({
-      origin: (origin) =>
-        config.CORS_ORIGINS.includes("*") ? origin : config.CORS_ORIGINS.includes(origin) ? origin : null,
-      credentials: true,
-      maxAge: 600,
-      allowMethods: ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"],
-      allowHeaders: [
-        "Authorization",
-        "Content-Type",
-        "Accept-Version",
-        "X-Request-Id",
-        "If-None-Match",
-        "Idempotency-Key",
-        "traceparent",
-        "tracestate",
-      ],
-      exposeHeaders: [
-        "X-Request-Id",
-        "API-Version",
-        "ETag",
-        "Link",
-        "RateLimit",
-        "RateLimit-Policy",
-        "Retry-After",
-        "Deprecation",
-        "Sunset",
-        "Location",
-      ],
-    }),
-  );
+  const corsHeaders = cors({
+    origin: (origin) =>
+      config.CORS_ORIGINS.includes("*") ? origin : config.CORS_ORIGINS.includes(origin) ? origin : null,
+    credentials: true,
+    maxAge: 600,
+    allowMethods: ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"],
+    allowHeaders: [
+      "Authorization",
+      "Content-Type",
+      "Accept-Version",
+      "X-Request-Id",
+      "If-None-Match",
+      "Idempotency-Key",
+      "traceparent",
+      "tracestate",
+    ],
+    exposeHeaders: [
+      "X-Request-Id",
+      "API-Version",
+      "ETag",
+      "Link",
+      "RateLimit",
+      "RateLimit-Policy",
+      "Retry-After",
+      "Deprecation",
+      "Sunset",
+      "Location",
+    ],
+  });
+  // Only a request with an Origin is a CORS request. Hono's cors() reads `c.res` before the handler
+  // runs, which makes Hono build the response three times over (profiled: three extra Response
+  // objects and a header copy per request); agents, CLIs and servers send no Origin and skip it.
+  // `Vary: Origin` still goes on every response, so a cache never serves one origin's answer to another.
+  app.use("*", (c, next) => {
+    if (c.req.header("origin") !== undefined) return corsHeaders(c, next); // it adds Vary itself
+    c.header("Vary", "Origin", { append: true });
+    return next();
+  });
   app.use("/api/v1/*", apiVersion());
   // On Workers, workerd and Cloudflare's edge compress responses; doing it here too would double-encode.
   if (platform.runtime !== "worker") app.use("*", compression(1024));

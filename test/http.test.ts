@@ -194,6 +194,16 @@ describe("request handling", () => {
     expect(pre.headers.get("access-control-max-age")).toBe("600");
     const evil = await t.app.request("/api/v1/health", { headers: { origin: "https://evil.example" } });
     expect(evil.headers.get("access-control-allow-origin")).toBeNull();
+    const simple = await t.app.request("/api/v1/health", { headers: { origin: "https://app.example.com" } });
+    expect(simple.headers.get("access-control-allow-origin")).toBe("https://app.example.com");
+    expect(simple.headers.get("access-control-allow-credentials")).toBe("true");
+    expect(simple.headers.get("access-control-expose-headers")).toContain("X-Request-Id");
+    expect(simple.headers.get("vary")?.match(/Origin/g)).toHaveLength(1);
+    // No Origin, not a CORS request: no CORS fields, but the answer still varies by Origin for caches.
+    const plain = await t.app.request("/api/v1/health");
+    expect(plain.headers.get("access-control-allow-origin")).toBeNull();
+    expect(plain.headers.get("access-control-allow-credentials")).toBeNull();
+    expect(plain.headers.get("vary")).toContain("Origin");
   });
 
   test("responses over 1 KiB are compressed (gzip, or br when ranked higher) on request; small ones are not", async () => {

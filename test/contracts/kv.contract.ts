@@ -252,6 +252,17 @@ export function pubSubContract(
       expect(elsewhere.messages).toEqual(["for-other"]);
     });
 
+    test("deliveryEpoch: null until a subscription is acknowledged, a number while it holds, null after unsubscribing", async () => {
+      const ch = channel("epoch");
+      expect(ps.deliveryEpoch(ch)).toBeNull();
+      const unsubscribe = await ps.subscribe(ch, () => {});
+      const epoch = ps.deliveryEpoch(ch);
+      expect(typeof epoch).toBe("number");
+      expect(ps.deliveryEpoch(ch)).toBe(epoch); // stable while nothing is lost
+      await unsubscribe();
+      expect(ps.deliveryEpoch(ch)).toBeNull();
+    });
+
     test("a throwing handler neither stops the others nor escapes", async () => {
       const ch = channel("throws");
       const ok = new Inbox();
