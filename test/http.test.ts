@@ -1,5 +1,6 @@
 import { afterAll, describe, expect, test } from "bun:test";
 import { brotliDecompressSync, gunzipSync } from "node:zlib";
+import { xxhash128 } from "hash-wasm";
 import { deprecated } from "../src/http/middleware/api";
 import { rateLimit } from "../src/http/middleware/rate-limit";
 import { createTestApp, TEST_OPERATOR_TOKEN } from "./support/app";
@@ -233,6 +234,20 @@ describe("request handling", () => {
     });
     expect(again.status).toBe(304);
     expect(await again.text()).toBe("");
+  });
+
+  test("a JSON answer is tagged from its text as built: the XXH3-128 of the body bytes; errors are not tagged", async () => {
+    const res = await t.app.request("/api/v1/health");
+    expect(res.headers.get("content-type")).toBe("application/json");
+    const body = await res.text();
+    expect(res.headers.get("etag")).toBe(`"${await xxhash128(body)}"`);
+    const again = await t.app.request("/api/v1/health", {
+      headers: { "if-none-match": res.headers.get("etag")! },
+    });
+    expect(again.status).toBe(304);
+    const missing = await t.app.request("/api/v1/no-such-route");
+    expect(missing.status).toBe(404);
+    expect(missing.headers.get("etag")).toBeNull();
   });
 
   test("deprecated routes carry Deprecation, Sunset and a successor Link", async () => {

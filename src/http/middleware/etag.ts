@@ -32,5 +32,36 @@ export function conditionalGet(): MiddlewareHandler<AppEnv> {
     generateDigest: (body) =>
       hasher !== undefined ? digest(hasher, body) : ready.then((h) => digest(h, body)),
   });
-  return (c, next) => (c.req.method === "GET" ? middleware(c, next) : next());
+  return (c, next) => {
+    if (c.req.method !== "GET") return next();
+    if (hasher) tagJsonAsBuilt(c, hasher);
+    return middleware(c, next);
+  };
+}
+
+type JsonFn = (object: unknown, arg?: unknown, headers?: unknown) => Response;
+
+/**
+ * The tag of a JSON answer is taken from the text `c.json` serialises, as it is built: hono/etag
+ * would otherwise clone the finished response, read the clone's stream back and hex-encode the
+ * digest in JS (together ~15% of a cheap authenticated GET, profiled). Same bytes, same hash, same
+ * tag; hono/etag then finds the ETag set and only answers If-None-Match (304). Other bodies (HTML,
+ * streams, text) still go through its digest.
+ */
+function tagJsonAsBuilt(c: Parameters<MiddlewareHandler<AppEnv>>[0], hasher: IHasher): void {
+  const ctx = c as unknown as { json: JsonFn; body: JsonFn };
+  ctx.json = (object, arg, headers) => {
+    const text = JSON.stringify(object);
+    hasher.init();
+    hasher.update(text);
+    const tag = `"${hasher.digest("hex")}"`;
+    // As Hono's own json(): a default Content-Type the caller's headers may override.
+    const res = ctx.body(text, arg, {
+      "Content-Type": "application/json",
+      ...(headers as object),
+      ETag: tag,
+    });
+    if (!res.ok) res.headers.delete("ETag"); // only successful answers are tagged, as by hono/etag
+    return res;
+  };
 }
