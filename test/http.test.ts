@@ -250,6 +250,19 @@ describe("request handling", () => {
     expect(missing.headers.get("etag")).toBeNull();
   });
 
+  test("error answers carry the same API headers as successful ones (API-Version, Vary, X-Request-Id)", async () => {
+    for (const res of [
+      await t.app.request("/api/v1/me"), // 401
+      await t.app.request("/api/v1/no-such-route"), // 404
+      await t.app.request("/api/v1/health"), // 200
+    ]) {
+      expect(res.headers.get("api-version")).toBe("1");
+      expect(res.headers.get("x-request-id")).toBeTruthy();
+      expect(res.headers.get("vary")).toContain("Accept-Version");
+      expect(res.headers.get("vary")).toContain("Origin");
+    }
+  });
+
   test("deprecated routes carry Deprecation, Sunset and a successor Link", async () => {
     const res = await t.app.request("/api/v1/test/old");
     expect(res.headers.get("deprecation")).toBe(`@${Date.parse("2026-06-01T00:00:00Z") / 1000}`);

@@ -1,5 +1,6 @@
 import type { Context } from "hono";
 import { HTTPException } from "hono/http-exception";
+import type { ContentfulStatusCode } from "hono/utils/http-status";
 import { AppError, defaultTitle, problemType } from "../lib/errors";
 import type { AppEnv } from "./context";
 
@@ -21,7 +22,8 @@ export function problemResponse(c: Context<AppEnv>, err: AppError): Response {
   const headers = new Headers({ "Content-Type": PROBLEM_JSON, "Cache-Control": "no-store" });
   for (const [k, v] of Object.entries(err.headers ?? {})) headers.set(k, v);
   if (requestId) headers.set("X-Request-Id", requestId);
-  return new Response(JSON.stringify(body), { status: err.status, headers });
+  // Through c.body, so the headers prepared for this response (API-Version, Vary …) apply to it too.
+  return c.body(JSON.stringify(body), { status: err.status as ContentfulStatusCode, headers });
 }
 
 /** Maps anything thrown to an AppError. Unknown errors become a bare 500: no message, no stack. */

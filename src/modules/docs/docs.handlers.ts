@@ -94,6 +94,6 @@ export function registerDocs(app: Router): void {
     const headers = new Headers(res.headers);
     headers.set("Content-Type", "text/javascript; charset=utf-8");
     headers.set("Cache-Control", "public, max-age=86400");
-    return new Response(res.body, { status: 200, headers });
+    return c.body(res.body as ReadableStream, { status: 200, headers });
   });
 }

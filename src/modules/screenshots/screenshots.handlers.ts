@@ -30,8 +30,8 @@ function viewer(c: Context<AppEnv>) {
   return service.viewerOf(deps(c), p, allows(p, "screenshots:read_all", "GET"));
 }
 
-function image(body: Uint8Array): Response {
-  return new Response(body as BodyInit, {
+function image(c: Context<AppEnv>, body: Uint8Array): Response {
+  return c.body(body as Uint8Array<ArrayBuffer>, {
     status: 200,
     headers: {
       "Content-Type": "image/jpeg",
@@ -92,14 +92,14 @@ export function registerScreenshots(app: Router): void {
   app.openapi(getScreenshotImageRoute, async (c) => {
     const { id } = c.req.valid("param");
     const { body } = await service.readImage(deps(c), await viewer(c), id, "full", auditContext(c));
-    return image(body);
+    return image(c, body);
   });
 
   app.openapi(getScreenshotThumbnailRoute, async (c) => {
     const { id } = c.req.valid("param");
     const { size } = c.req.valid("query");
     const { body } = await service.readImage(deps(c), await viewer(c), id, size, auditContext(c));
-    return image(body);
+    return image(c, body);
   });
 
   app.openapi(deleteScreenshotRoute, async (c) => {
