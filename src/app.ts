@@ -160,7 +160,8 @@ export function createApp(platform: Platform): AppInstance {
   // objects and a header copy per request); agents, CLIs and servers send no Origin and skip it.
   // `Vary: Origin` still goes on every response, so a cache never serves one origin's answer to another.
   app.use("*", (c, next) => {
-    if (c.req.header("origin") !== undefined) return corsHeaders(c, next); // it adds Vary itself
+    // It adds Vary itself; OPTIONS keeps its 204 with or without an Origin, as before.
+    if (c.req.header("origin") !== undefined || c.req.method === "OPTIONS") return corsHeaders(c, next);
     c.header("Vary", "Origin", { append: true });
     return next();
   });

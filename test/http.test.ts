@@ -205,6 +205,8 @@ describe("request handling", () => {
     expect(plain.headers.get("access-control-allow-origin")).toBeNull();
     expect(plain.headers.get("access-control-allow-credentials")).toBeNull();
     expect(plain.headers.get("vary")).toContain("Origin");
+    // OPTIONS without an Origin still gets the 204 it always got.
+    expect((await t.app.request("/api/v1/health", { method: "OPTIONS" })).status).toBe(204);
   });
 
   test("responses over 1 KiB are compressed (gzip, or br when ranked higher) on request; small ones are not", async () => {

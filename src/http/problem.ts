@@ -5,6 +5,7 @@ import { AppError, defaultTitle, problemType } from "../lib/errors";
 import type { AppEnv } from "./context";
 
 export const PROBLEM_JSON = "application/problem+json";
+const REPRESENTATION_HEADERS = ["Content-Encoding", "Content-Length", "Content-Disposition", "ETag"];
 
 export function problemResponse(c: Context<AppEnv>, err: AppError): Response {
   const requestId = c.get("requestId") ?? "";
@@ -23,7 +24,10 @@ export function problemResponse(c: Context<AppEnv>, err: AppError): Response {
   for (const [k, v] of Object.entries(err.headers ?? {})) headers.set(k, v);
   if (requestId) headers.set("X-Request-Id", requestId);
   // Through c.body, so the headers prepared for this response (API-Version, Vary …) apply to it too.
-  return c.body(JSON.stringify(body), { status: err.status as ContentfulStatusCode, headers });
+  const res = c.body(JSON.stringify(body), { status: err.status as ContentfulStatusCode, headers });
+  // An error thrown after a response was built (c.res set) must not inherit its representation.
+  for (const h of REPRESENTATION_HEADERS) res.headers.delete(h);
+  return res;
 }
 
 /** Maps anything thrown to an AppError. Unknown errors become a bare 500: no message, no stack. */

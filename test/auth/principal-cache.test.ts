@@ -98,6 +98,16 @@ describe("PrincipalCache", () => {
     expect(b.cache.get("s:1")).toBeUndefined();
   });
 
+  test("an instance with its own cache off still tells the others (they may share its database)", async () => {
+    const pubsub = new MemoryPubSub();
+    const off = await make({ pubsub, ttlMs: 0 });
+    const on = await make({ pubsub });
+    on.cache.set("s:1", "u1", "row", on.cache.generation());
+    await off.cache.invalidateUser("u1");
+    await tick();
+    expect(on.cache.get("s:1")).toBeUndefined();
+  });
+
   test("serves nothing while delivery is not sure, and starts empty in a new delivery epoch", async () => {
     let epoch: number | null = 0;
     const inner = new MemoryPubSub();

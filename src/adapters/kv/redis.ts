@@ -217,7 +217,8 @@ export class RedisPubSub implements PubSub {
     this.#prefix = opts.keyPrefix ?? "tt:";
     this.#onError = opts.onError ?? ((err) => console.error("pubsub handler failed", err));
     // Lazy: an instance that never subscribes never opens the second connection.
-    this.#sub = redis.duplicate({ lazyConnect: true, autoResubscribe: false });
+    // TCP keepalive, so a silently dead subscriber connection is noticed (and the epoch moves).
+    this.#sub = redis.duplicate({ lazyConnect: true, autoResubscribe: false, keepAlive: 10_000 });
     if (opts.onError) this.#sub.on("error", opts.onError);
     this.#sub.on("message", (channel: string, message: string) => this.#deliver(channel, message));
     this.#sub.on("close", () => {

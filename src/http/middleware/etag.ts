@@ -56,12 +56,9 @@ function tagJsonAsBuilt(c: Parameters<MiddlewareHandler<AppEnv>>[0], hasher: IHa
     hasher.update(text);
     const tag = `"${hasher.digest("hex")}"`;
     // As Hono's own json(): a default Content-Type the caller's headers may override.
-    const res = ctx.body(text, arg, {
-      "Content-Type": "application/json",
-      ...(headers as object),
-      ETag: tag,
-    });
-    if (!res.ok) res.headers.delete("ETag"); // only successful answers are tagged, as by hono/etag
+    const res = ctx.body(text, arg, { "Content-Type": "application/json", ...(headers as object) });
+    // On the response itself (not the request's prepared headers), and only when successful, as hono/etag.
+    if (res.ok) res.headers.set("ETag", tag);
     return res;
   };
 }

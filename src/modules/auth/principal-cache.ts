@@ -191,8 +191,9 @@ export class PrincipalCache<V> {
     } else if (message.startsWith(KEY)) this.#drop(message.slice(KEY.length));
   }
 
+  /** Even with its own cache off, an instance tells the others (they may share its database). */
   async #publish(message: string): Promise<void> {
-    if (!this.enabled || !this.#pubsub) return;
+    if (!this.#pubsub) return;
     try {
       await this.#pubsub.publish(PRINCIPAL_CHANNEL, message);
     } catch (err) {
