@@ -245,10 +245,14 @@ export class RedisPubSub implements PubSub {
     let entry = this.#channels.get(channel);
     if (!entry) {
       const epoch = this.#epoch;
-      const created: Channel = { handlers: new Set(), ready: Promise.resolve(), epoch: null };
-      created.ready = this.#sub.subscribe(this.#prefix + channel).then(() => {
-        if (this.#epoch === epoch) created.epoch = epoch;
-      });
+      const created: Channel = {
+        handlers: new Set(),
+        epoch: null,
+        // Delivered once acknowledged, unless the connection dropped meanwhile (then #resubscribe marks it).
+        ready: this.#sub.subscribe(this.#prefix + channel).then(() => {
+          if (this.#epoch === epoch) created.epoch = epoch;
+        }),
+      };
       entry = created;
       this.#channels.set(channel, entry);
     }

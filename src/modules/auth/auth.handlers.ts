@@ -161,8 +161,8 @@ export function registerAuth(app: Router): void {
 
   app.openapi(meRoute, async (c) => {
     const p = currentMember(c);
-    // Read with the principal by the auth middleware (and cached with it); the database otherwise.
-    const found = c.get("identity") ?? (await auth.me(deps(c), p));
+    // Read with the principal by the auth middleware (and cached with it) for every member credential.
+    const found = c.get("identity");
     if (!found) throw unauthorized();
     const { id, email, name, emailVerified } = found.user;
     return c.json(

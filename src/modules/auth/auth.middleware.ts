@@ -42,12 +42,12 @@ export function authenticate(): MiddlewareHandler<AppEnv> {
 type SessionRow = NonNullable<Awaited<ReturnType<typeof findSessionPrincipal>>>;
 type TokenRow = NonNullable<Awaited<ReturnType<typeof findTokenPrincipal>>>;
 
-/** What the principal cache holds: the rows read below, token scopes already parsed. */
+/** What the principal cache holds: the row read below, with what is derived from it made once. */
 export type CachedAuth =
-  | { type: "session"; row: SessionRow }
-  | { type: "token"; row: Omit<TokenRow, "scopes">; scopes: string[] };
+  | { type: "session"; row: SessionRow; identity: Identity }
+  | { type: "token"; row: Omit<TokenRow, "scopes">; scopes: string[]; identity: Identity };
 
-function identityOf(row: SessionRow | Omit<TokenRow, "scopes">): Identity {
+function identityOf(row: SessionRow | TokenRow): Identity {
   return {
     user: { id: row.userId, email: row.email, name: row.name, emailVerified: row.emailVerifiedAt !== null },
     organization: row.orgId && row.orgName !== null ? { id: row.orgId, name: row.orgName } : null,
@@ -66,17 +66,20 @@ async function resolve(
   if (fixed) return { principal: fixed };
   if (token.startsWith(`${TOKEN_PREFIX.pat}_`) || token.startsWith(`${TOKEN_PREFIX.agent}_`)) {
     const hash = await hashToken(token);
-    const key = tokenKey(hash);
-    let cached = cache.get(key);
-    if (cached?.type !== "token") {
-      const generation = cache.generation();
+    const cached = await cache.load(tokenKey(hash), async () => {
       const found = await findTokenPrincipal(db, hash);
       if (!found) return null;
       const { scopes, ...row } = found;
-      cached = { type: "token", row, scopes: JSON.parse(scopes) as string[] };
-      cache.set(key, row.userId, cached, generation);
-    }
-    const { row, scopes } = cached;
+      const value: CachedAuth = {
+        type: "token",
+        row,
+        scopes: JSON.parse(scopes),
+        identity: identityOf(found),
+      };
+      return { userId: row.userId, value };
+    });
+    if (cached?.type !== "token") return null;
+    const { row, scopes, identity } = cached;
     if (!row.role || (row.expiresAt && row.expiresAt <= now)) return null;
     if (!row.lastUsedAt || now.getTime() - row.lastUsedAt.getTime() > TOUCH_EVERY_MS) {
       row.lastUsedAt = now; // the cached copy too, or every later request would touch again
@@ -91,7 +94,7 @@ async function resolve(
         tokenId: row.id,
         scopes,
       },
-      identity: identityOf(row),
+      identity,
     };
   }
   const claims = await verifyAccessToken(
@@ -100,15 +103,11 @@ async function resolve(
     now,
   );
   if (!claims) return null;
-  const key = sessionKey(claims.sid);
-  let cached = cache.get(key);
-  if (cached?.type !== "session") {
-    const generation = cache.generation();
-    const found = await findSessionPrincipal(db, claims.sid);
-    if (!found) return null;
-    cached = { type: "session", row: found };
-    cache.set(key, found.userId, cached, generation);
-  }
+  const cached = await cache.load(sessionKey(claims.sid), async () => {
+    const row = await findSessionPrincipal(db, claims.sid);
+    return row && { userId: row.userId, value: { type: "session", row, identity: identityOf(row) } };
+  });
+  if (cached?.type !== "session") return null;
   const session = cached.row;
   if (session.userId !== claims.sub || session.revokedAt || session.expiresAt <= now) return null;
   if (now.getTime() - session.lastUsedAt.getTime() > SESSION_IDLE_MS) return null;
@@ -120,7 +119,7 @@ async function resolve(
       role: session.role,
       sessionId: session.id,
     },
-    identity: identityOf(session),
+    identity: cached.identity,
   };
 }
 

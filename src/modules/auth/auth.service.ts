@@ -367,11 +367,3 @@ export async function refresh(deps: AuthDeps, token: string, meta: RequestMeta):
     error: new AppError(401, "INVALID_REFRESH_TOKEN", "The refresh token is invalid, expired or revoked"),
   };
 }
-
-/** `GET /me`: the caller's profile and the organization (and current role) they act in. */
-export async function me(deps: Pick<AuthDeps, "db">, principal: { userId: string; orgId: string | null }) {
-  const user = await repo.findUserById(deps.db, principal.userId);
-  if (!user) return null;
-  const org = principal.orgId ? await repo.findOrganization(deps.db, principal.orgId) : null;
-  return { user: presentUser(user), organization: org };
-}

@@ -94,10 +94,24 @@ export class PrincipalCache<V> {
   async start(): Promise<void> {
     if (!this.enabled || this.#subscribed) return;
     if (this.#pubsub) {
-      await this.#pubsub.subscribe(PRINCIPAL_CHANNEL, (m) => this.#receive(m));
+      await this.#pubsub.subscribe(PRINCIPAL_CHANNEL, (m) => this.#apply(m));
       this.#epoch = this.#pubsub.deliveryEpoch(PRINCIPAL_CHANNEL);
     }
     this.#subscribed = true;
+  }
+
+  /**
+   * The cached value, else `read()`'s (stored under the user it names, unless an invalidation came
+   * while it read). Null when `read` finds nothing; that is not cached.
+   */
+  async load(key: string, read: () => Promise<{ userId: string; value: V } | null>): Promise<V | null> {
+    const hit = this.get(key);
+    if (hit !== undefined) return hit;
+    const generation = this.#generation;
+    const found = await read();
+    if (!found) return null;
+    this.set(key, found.userId, found.value, generation);
+    return found.value;
   }
 
   /** Take before reading the database; hand to `set` with the result. */
@@ -174,10 +188,6 @@ export class PrincipalCache<V> {
       this.#epoch = epoch;
     }
     return true;
-  }
-
-  #receive(message: string): void {
-    this.#apply(message);
   }
 
   #apply(message: string): void {
