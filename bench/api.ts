@@ -22,8 +22,8 @@ import {
   medians,
   ms,
   postJson,
-  printTable,
   ratioText,
+  report,
   round,
   runWrk,
   startFloor,
@@ -107,16 +107,9 @@ try {
 
 const med = medians(results);
 const limits = `RATE_LIMIT_ALLOWLIST=${BENCH_ALLOWLIST} (per-IP limits skipped), RATE_LIMIT_API=${UNLIMITED_RATE}`;
-if (JSON_OUT) {
-  console.log(
-    JSON.stringify(
-      { seconds: SECONDS, runs: RUNS, connections: CONNECTIONS, rateLimits: limits, medians: med, results },
-      null,
-      2,
-    ),
-  );
-} else {
-  printTable([
+report(
+  { seconds: SECONDS, runs: RUNS, connections: CONNECTIONS, rateLimits: limits, medians: med, results },
+  [
     ["load", `wrk -t2 -c${CONNECTIONS} -d${SECONDS}s, ${RUNS} runs (medians)`],
     ["rate limits of the server", limits],
     [
@@ -129,5 +122,5 @@ if (JSON_OUT) {
     ],
     ["/me ÷ hello-world", ratioText(med.ratio, `≥ ${TARGET}`)],
     ["non-2xx /me responses", `${med.meNon2xx}`],
-  ]);
-}
+  ],
+);

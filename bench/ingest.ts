@@ -35,8 +35,8 @@ import {
   medians,
   ms,
   postJson,
-  printTable,
   ratioText,
+  report,
   round,
   runWrk,
   startFloor,
@@ -286,39 +286,29 @@ try {
 
 const med = medians(results);
 const limits = `RATE_LIMIT_HEARTBEATS=${UNLIMITED_RATE}, RATE_LIMIT_API=${UNLIMITED_RATE}, RATE_LIMIT_ALLOWLIST=${BENCH_ALLOWLIST}`;
-if (JSON_OUT) {
-  console.log(
-    JSON.stringify(
-      { seconds: SECONDS, runs: RUNS, agents: AGENTS, rateLimits: limits, medians: med, results },
-      null,
-      2,
-    ),
-  );
-} else {
-  printTable([
-    [
-      "load",
-      `${AGENTS} agents, wrk -t${THREADS} -c${AGENTS} -d${SECONDS}s after ${WARMUP_SECONDS} s warm-up, ${RUNS} runs (medians)`,
-    ],
-    ["rate limits of the server", `raised for the bench: ${limits}`],
-    [
-      "batch of 1: persisted heartbeats/s",
-      `${round(med.singleHbPerSec)} (floor ${round(med.singleFloorHbPerSec)})`,
-    ],
-    ["batch of 1: ÷ floor", ratioText(med.singleRatio, "≥ 0.5")],
-    [
-      "batch of 1: p50 / p99",
-      `${ms(med.singleP50)} / ${ms(med.singleP99)} (target p99 < 50 ms; floor p99 ${ms(med.floorSingleP99)})`,
-    ],
-    [
-      "batch of 50: persisted heartbeats/s",
-      `${round(med.batchHbPerSec)} (floor ${round(med.batchFloorHbPerSec)})`,
-    ],
-    ["batch of 50: ÷ floor", ratioText(med.batchRatio, "≥ 0.7")],
-    [
-      "batch of 50: p50 / p99",
-      `${ms(med.batchP50)} / ${ms(med.batchP99)} (target p99 < 50 ms; floor p99 ${ms(med.floorBatchP99)})`,
-    ],
-    ["non-2xx responses (batch 1 / 50)", `${med.singleNon2xx} / ${med.batchNon2xx}`],
-  ]);
-}
+report({ seconds: SECONDS, runs: RUNS, agents: AGENTS, rateLimits: limits, medians: med, results }, [
+  [
+    "load",
+    `${AGENTS} agents, wrk -t${THREADS} -c${AGENTS} -d${SECONDS}s after ${WARMUP_SECONDS} s warm-up, ${RUNS} runs (medians)`,
+  ],
+  ["rate limits of the server", `raised for the bench: ${limits}`],
+  [
+    "batch of 1: persisted heartbeats/s",
+    `${round(med.singleHbPerSec)} (floor ${round(med.singleFloorHbPerSec)})`,
+  ],
+  ["batch of 1: ÷ floor", ratioText(med.singleRatio, "≥ 0.5")],
+  [
+    "batch of 1: p50 / p99",
+    `${ms(med.singleP50)} / ${ms(med.singleP99)} (target p99 < 50 ms; floor p99 ${ms(med.floorSingleP99)})`,
+  ],
+  [
+    "batch of 50: persisted heartbeats/s",
+    `${round(med.batchHbPerSec)} (floor ${round(med.batchFloorHbPerSec)})`,
+  ],
+  ["batch of 50: ÷ floor", ratioText(med.batchRatio, "≥ 0.7")],
+  [
+    "batch of 50: p50 / p99",
+    `${ms(med.batchP50)} / ${ms(med.batchP99)} (target p99 < 50 ms; floor p99 ${ms(med.floorBatchP99)})`,
+  ],
+  ["non-2xx responses (batch 1 / 50)", `${med.singleNon2xx} / ${med.batchNon2xx}`],
+]);

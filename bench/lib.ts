@@ -66,6 +66,12 @@ export function printTable(rows: [string, string][]): void {
   for (const [k, v] of rows) console.log(`${k.padEnd(w)}  ${v}`);
 }
 
+/** The bench's result: `summary` as JSON under `--json`, else the human table of `rows`. */
+export function report(summary: Record<string, unknown>, rows: [string, string][]): void {
+  if (hasFlag("json")) console.log(JSON.stringify(summary, null, 2));
+  else printTable(rows);
+}
+
 export const ms = (x: number, d = 2) => `${round(x, d)} ms`;
 export const ratioText = (x: number, target: string) => `${round(x, 2)} (target ${target})`;
 
