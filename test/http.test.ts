@@ -3,6 +3,7 @@ import { brotliDecompressSync, gunzipSync } from "node:zlib";
 import { xxhash128 } from "hash-wasm";
 import { deprecated } from "../src/http/middleware/api";
 import { rateLimit } from "../src/http/middleware/rate-limit";
+import { DOCS_CSP } from "../src/modules/docs/docs.handlers";
 import { createTestApp, TEST_OPERATOR_TOKEN } from "./support/app";
 
 const t = await createTestApp({ CORS_ORIGINS: "https://app.example.com" });
@@ -25,6 +26,8 @@ t.app.get(
 t.app.get("/api/v1/test/big", (c) =>
   c.json({ items: Array.from({ length: 200 }, (_, i) => ({ i, name: `item ${i}` })) }),
 );
+// 400 characters of three UTF-8 bytes each: under 1 KiB counted in characters, over it in bytes.
+t.app.get("/api/v1/test/wide", (c) => c.json({ text: "€".repeat(400) }));
 afterAll(() => t.close());
 
 async function problem(res: Response) {
@@ -180,6 +183,34 @@ describe("request handling", () => {
     await prod.close();
   });
 
+  test("an API answer carries the JSON API set; the HTML docs page the full browser set and its own CSP", async () => {
+    const api = await t.app.request("/api/v1/health");
+    expect(api.headers.get("vary")).toBe("Origin, Accept-Version, Accept-Encoding");
+    // Browser-document headers are for the docs page, not JSON answers.
+    for (const name of [
+      "cross-origin-opener-policy",
+      "origin-agent-cluster",
+      "x-dns-prefetch-control",
+      "x-xss-protection",
+    ])
+      expect(api.headers.get(name)).toBeNull();
+    const docs = await t.app.request("/docs");
+    expect(docs.status).toBe(200);
+    expect(docs.headers.get("content-type")).toContain("text/html");
+    expect(docs.headers.get("content-security-policy")).toBe(DOCS_CSP);
+    expect(docs.headers.get("cross-origin-opener-policy")).toBe("same-origin");
+    expect(docs.headers.get("cross-origin-resource-policy")).toBe("same-site");
+    expect(docs.headers.get("x-xss-protection")).toBe("0");
+    expect(docs.headers.get("x-frame-options")).toBe("DENY");
+    expect(docs.headers.get("x-content-type-options")).toBe("nosniff");
+    expect(docs.headers.get("referrer-policy")).toBe("no-referrer");
+    expect(docs.headers.get("api-version")).toBeNull(); // not an API answer
+    // A route may still override a default: the OpenAPI document is publicly cacheable.
+    expect((await t.app.request("/api/v1/openapi.json")).headers.get("cache-control")).toBe(
+      "public, max-age=60",
+    );
+  });
+
   test("CORS allows only CORS_ORIGINS, with credentials and a cached preflight", async () => {
     const pre = await t.app.request("/api/v1/admin/jobs", {
       method: "OPTIONS",
@@ -225,6 +256,13 @@ describe("request handling", () => {
     expect(json.items).toHaveLength(200);
     const small = await t.app.request("/api/v1/health", { headers: { "accept-encoding": "gzip" } });
     expect(small.headers.get("content-encoding")).toBeNull();
+    expect(small.headers.get("vary")?.match(/Accept-Encoding/g)).toHaveLength(1);
+    // Sized in bytes, not characters: 400 three-byte characters (~1.2 KiB) are compressed.
+    const wide = await t.app.request("/api/v1/test/wide", { headers: { "accept-encoding": "gzip" } });
+    expect(wide.headers.get("content-encoding")).toBe("gzip");
+    expect(JSON.parse(gunzipSync(new Uint8Array(await wide.arrayBuffer())).toString()).text).toBe(
+      "€".repeat(400),
+    );
   });
 
   test("ETag and If-None-Match give 304 on GET", async () => {

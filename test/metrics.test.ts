@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { PromMetrics } from "../src/adapters/metrics/prom";
 import { createTestApp, TEST_METRICS_TOKEN, TEST_OPERATOR_TOKEN, type TestApp } from "./support/app";
 import { requires, which } from "./support/requirements";
 
@@ -217,5 +218,38 @@ describe("/metrics access", () => {
     } finally {
       await off.close();
     }
+  });
+});
+
+describe("HTTP request metrics (PromMetrics.httpRequest)", () => {
+  test("cumulative buckets with inclusive upper bounds, _sum and _count, one counter per label set", async () => {
+    const m = new PromMetrics({ instance: "a" });
+    const labels = { method: "GET", route: "/api/v1/me", status: 200 };
+    for (const seconds of [0.001, 0.0011, 0.3, 20]) m.httpRequest(labels, seconds);
+    m.httpRequest({ ...labels, status: 404 }, 0.002);
+    const samples = parseExposition(await m.render());
+    const ok = { method: "GET", route: "/api/v1/me", status: "200", instance: "a" };
+    const bucket = (le: string) => sum(samples, "http_request_duration_seconds_bucket", { ...ok, le });
+    expect(bucket("0.001")).toBe(1); // a value equal to a bound counts in that bucket (le = "less or equal")
+    expect(bucket("0.0025")).toBe(2);
+    expect(bucket("0.25")).toBe(2);
+    expect(bucket("0.5")).toBe(3);
+    expect(bucket("10")).toBe(3);
+    expect(bucket("+Inf")).toBe(4);
+    expect(sum(samples, "http_request_duration_seconds_count", ok)).toBe(4);
+    expect(sum(samples, "http_request_duration_seconds_sum", ok)).toBeCloseTo(20.3021, 6);
+    expect(sum(samples, "http_requests_total", ok)).toBe(4);
+    expect(sum(samples, "http_requests_total", { ...ok, status: "404" })).toBe(1);
+  });
+
+  test('past 10,000 label sets, new ones count under route="other" instead of growing without bound', async () => {
+    const m = new PromMetrics();
+    for (let i = 0; i < 10_000; i++) m.httpRequest({ method: "GET", route: `/r/${i}`, status: 200 }, 0.01);
+    m.httpRequest({ method: "GET", route: "/one-too-many", status: 200 }, 0.01);
+    m.httpRequest({ method: "GET", route: "/r/5", status: 200 }, 0.01); // an existing series still counts as itself
+    const samples = parseExposition(await m.render());
+    expect(sum(samples, "http_requests_total", { route: "other" })).toBe(1);
+    expect(sum(samples, "http_requests_total", { route: "/one-too-many" })).toBe(0);
+    expect(sum(samples, "http_requests_total", { route: "/r/5" })).toBe(2);
   });
 });

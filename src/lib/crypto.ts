@@ -44,15 +44,19 @@ export function hex(bytes: ArrayBuffer | Uint8Array): string {
   ).join("");
 }
 
+const textEncoder = new TextEncoder();
+
 export async function sha256Hex(input: string | Uint8Array): Promise<string> {
-  const data = typeof input === "string" ? new TextEncoder().encode(input) : input;
+  const data = typeof input === "string" ? textEncoder.encode(input) : input;
   return hex(await crypto.subtle.digest("SHA-256", data as BufferSource));
 }
 
 /** Constant-time comparison of two strings (length leak only). */
 export function timingSafeEqual(a: string, b: string): boolean {
-  const ea = new TextEncoder().encode(a);
-  const eb = new TextEncoder().encode(b);
+  // Lengths differ: nothing to compare (and nothing learnt beyond the length).
+  if (a.length !== b.length) return false;
+  const ea = textEncoder.encode(a);
+  const eb = textEncoder.encode(b);
   let diff = ea.length ^ eb.length;
   for (let i = 0; i < Math.max(ea.length, eb.length); i++) diff |= (ea[i] ?? 0) ^ (eb[i] ?? 0);
   return diff === 0;

@@ -7,13 +7,11 @@ export const CURRENT_API_VERSION = "1";
 
 /**
  * `Accept-Version` selects the API version (default and only one today: 1); every response says
- * which version answered in `API-Version`. Private API data is never cached by shared caches.
+ * which version answered in `API-Version` and is private by default (both set by standardHeaders).
  */
 export function apiVersion(): MiddlewareHandler<AppEnv> {
-  return async (c, next) => {
+  return (c, next) => {
     const asked = c.req.header("accept-version")?.trim();
-    c.header("API-Version", CURRENT_API_VERSION);
-    c.header("Vary", "Accept-Version", { append: true });
     if (asked && !(SUPPORTED_API_VERSIONS as readonly string[]).includes(asked.replace(/^v/i, ""))) {
       throw new AppError(
         400,
@@ -24,8 +22,7 @@ export function apiVersion(): MiddlewareHandler<AppEnv> {
         },
       );
     }
-    await next();
-    if (!c.res.headers.has("Cache-Control")) c.res.headers.set("Cache-Control", "private, no-store");
+    return next();
   };
 }
 

@@ -9,8 +9,10 @@ function bearer(header: string | undefined): string | null {
 }
 
 /** Resolves the static instance credentials (operator and metrics tokens). Identity adds users. */
-export function resolveStaticToken(c: Parameters<MiddlewareHandler<AppEnv>>[0]): Principal | undefined {
-  const token = bearer(c.req.header("authorization"));
+export function resolveStaticToken(
+  c: Parameters<MiddlewareHandler<AppEnv>>[0],
+  token = bearer(c.req.header("authorization")),
+): Principal | undefined {
   if (!token) return undefined;
   const { OPERATOR_TOKEN, METRICS_TOKEN } = c.get("platform").config;
   if (OPERATOR_TOKEN && timingSafeEqual(token, OPERATOR_TOKEN)) return { kind: "operator" };

@@ -58,10 +58,13 @@ export function compression(threshold = 1024): MiddlewareHandler<AppEnv> {
       return;
     brotli ??= supports("brotli");
     const encoding = pickEncoding(c.req.header("accept-encoding") ?? "", brotli);
-    res.headers.append("Vary", "Accept-Encoding");
+    // standardHeaders names Accept-Encoding in Vary already; a response built without them gets it here.
+    if (!/accept-encoding/i.test(res.headers.get("vary") ?? ""))
+      res.headers.append("Vary", "Accept-Encoding");
     if (!encoding) return;
     let body: ReadableStream<Uint8Array> | ArrayBuffer = res.body;
-    const length = res.headers.get("content-length");
+    const built = c.get("jsonBody");
+    const length = built?.res === res ? String(built.bytes) : res.headers.get("content-length");
     if (length !== null) {
       if (Number(length) < threshold) return;
     } else if (BUFFERED.test(type)) {

@@ -62,7 +62,7 @@ async function resolve(
   const { db, clock, config } = platform;
   const cache = c.get("services").principals;
   const now = clock.now();
-  const fixed = resolveStaticToken(c);
+  const fixed = resolveStaticToken(c, token);
   if (fixed) return { principal: fixed };
   if (token.startsWith(`${TOKEN_PREFIX.pat}_`) || token.startsWith(`${TOKEN_PREFIX.agent}_`)) {
     const hash = await hashToken(token);
