@@ -42,6 +42,7 @@ import { registerTokens } from "./modules/tokens/tokens.handlers";
 import { registerTrackingSettings } from "./modules/tracking-settings/tracking-settings.handlers";
 import { registerTwoFactor } from "./modules/two-factor/two-factor.handlers";
 import type { Platform } from "./ports/platform";
+import { isRecordingTracer } from "./telemetry/db";
 
 export interface AppInstance {
   app: Router;
@@ -101,7 +102,8 @@ export function createApp(platform: Platform): AppInstance {
       limitLength: 128,
     }),
   );
-  app.use("*", serverSpan(platform.tracer));
+  // Tracing off (no exporter): no span to make, no context to carry, no layer.
+  if (isRecordingTracer(platform.tracer)) app.use("*", serverSpan(platform.tracer));
   app.use("*", requestContext(platform, services));
   app.use("*", standardHeaders({ hsts: config.isProduction }));
   app.use("/docs", documentHeaders({ hsts: config.isProduction, csp: DOCS_CSP }));
@@ -157,8 +159,13 @@ export function createApp(platform: Platform): AppInstance {
   const isUpload = (path: string) => path === SCREENSHOT_UPLOAD_PATH;
   const jsonLimit = limitBody(config.BODY_LIMIT_BYTES);
   const uploadLimit = limitBody(SCREENSHOT_BODY_LIMIT);
-  app.use("/api/v1/*", (c, next) => (isUpload(c.req.path) ? uploadLimit(c, next) : jsonLimit(c, next)));
-  app.use("/api/v1/*", requireJsonBody(isUpload));
+  const jsonOnly = requireJsonBody(isUpload);
+  // One layer for both body checks; a request without a body (every GET) has nothing to check.
+  app.use("/api/v1/*", (c, next) =>
+    c.req.raw.body === null
+      ? next()
+      : (isUpload(c.req.path) ? uploadLimit : jsonLimit)(c, () => jsonOnly(c, next) as Promise<void>),
+  );
   app.use("/api/v1/*", authenticate());
   registerRateLimits(app, config);
   app.use("/api/v1/*", conditionalGet());

@@ -1,7 +1,6 @@
 import { context, SpanKind, SpanStatusCode, type Tracer, trace } from "@opentelemetry/api";
 import { W3CTraceContextPropagator } from "@opentelemetry/core";
 import type { MiddlewareHandler } from "hono";
-import { isRecordingTracer } from "../../telemetry/db";
 import type { AppEnv } from "../context";
 import { routeTemplate } from "./request-context";
 
@@ -15,10 +14,9 @@ const headerGetter = {
 /**
  * One SERVER span per request, continuing an incoming W3C `traceparent`. Everything the request does
  * (DB spans, outgoing fetch) runs inside its context. Named `METHOD /route/template` once routed.
+ * Register it only with a recording tracer (app.ts).
  */
 export function serverSpan(tracer: Tracer): MiddlewareHandler<AppEnv> {
-  // Tracing off (no exporter): no span to make, no context to carry.
-  if (!isRecordingTracer(tracer)) return (_c, next) => next();
   return async (c, next) => {
     const parent = w3c.extract(context.active(), c.req.raw.headers, headerGetter);
     const url = new URL(c.req.url);

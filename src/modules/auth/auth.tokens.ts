@@ -48,8 +48,12 @@ interface KeyState {
 }
 const VERIFIED_MAX = 10_000;
 const keyStates = new Map<string, KeyState>();
+/** By settings object too: the app passes one object for its life, and this skips building the id. */
+const keyStatesBySettings = new WeakMap<JwtSettings, KeyState>();
 
 function keyFor(settings: JwtSettings): KeyState {
+  const known = keyStatesBySettings.get(settings);
+  if (known) return known;
   const id = `${settings.secret}\u0000${settings.issuer}\u0000${settings.audience}`;
   let state = keyStates.get(id);
   if (!state) {
@@ -66,7 +70,26 @@ function keyFor(settings: JwtSettings): KeyState {
     };
     keyStates.set(id, state);
   }
+  keyStatesBySettings.set(settings, state);
   return state;
+}
+
+/**
+ * The claims of a token already verified under `settings`, checked for expiry against `now`:
+ * claims, null once expired, undefined when it has not been verified yet (call verifyAccessToken).
+ * Synchronous, so an authenticated request whose token and session are both known costs no await.
+ */
+export function verifiedAccessToken(
+  token: string,
+  settings: JwtSettings,
+  now: Date,
+): AccessClaims | null | undefined {
+  const state = keyFor(settings);
+  const seen = state.verified.get(token);
+  if (!seen) return undefined;
+  if (seen.exp > Math.floor(now.getTime() / 1000)) return seen.claims;
+  state.verified.delete(token);
+  return null;
 }
 
 /** Verifies signature, algorithm, issuer, audience, expiry (against the injected clock) and `typ`. */
@@ -75,14 +98,9 @@ export async function verifyAccessToken(
   settings: JwtSettings,
   now: Date,
 ): Promise<AccessClaims | null> {
+  const seen = verifiedAccessToken(token, settings, now);
+  if (seen !== undefined) return seen;
   const state = keyFor(settings);
-  const nowSeconds = Math.floor(now.getTime() / 1000);
-  const seen = state.verified.get(token);
-  if (seen) {
-    if (seen.exp > nowSeconds) return seen.claims;
-    state.verified.delete(token);
-    return null;
-  }
   try {
     const { payload } = await jwtVerify(token, await state.key, {
       algorithms: ACCESS_ALGORITHMS,

@@ -101,17 +101,19 @@ export class PrincipalCache<V> {
   }
 
   /**
-   * The cached value, else `read()`'s (stored under the user it names, unless an invalidation came
-   * while it read). Null when `read` finds nothing; that is not cached.
+   * The cached value (synchronously, so a hit costs the caller no await), else `read()`'s, stored
+   * under the user it names unless an invalidation came while it read. Null when `read` finds
+   * nothing; that is not cached.
    */
-  async load(key: string, read: () => Promise<{ userId: string; value: V } | null>): Promise<V | null> {
+  load(key: string, read: () => Promise<{ userId: string; value: V } | null>): V | Promise<V | null> {
     const hit = this.get(key);
     if (hit !== undefined) return hit;
     const generation = this.#generation;
-    const found = await read();
-    if (!found) return null;
-    this.set(key, found.userId, found.value, generation);
-    return found.value;
+    return read().then((found) => {
+      if (!found) return null;
+      this.set(key, found.userId, found.value, generation);
+      return found.value;
+    });
   }
 
   /** Take before reading the database; hand to `set` with the result. */

@@ -70,6 +70,11 @@ async function successorOf(token: string, key: string): Promise<string> {
 export class SessionService {
   constructor(private readonly deps: SessionDeps) {}
 
+  /** The access-token settings sessions are signed with (one object for the app's life). */
+  get jwt(): JwtSettings {
+    return this.deps.jwt;
+  }
+
   async #pair(
     sessionId: string,
     userId: string,
