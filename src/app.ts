@@ -5,7 +5,7 @@ import { EventBus } from "./events/bus";
 import type { Services } from "./http/context";
 import { apiVersion, requireJsonBody } from "./http/middleware/api";
 import { compression } from "./http/middleware/compression";
-import { conditionalGet, jsonBodies } from "./http/middleware/etag";
+import { builtBodies } from "./http/middleware/etag";
 import { documentHeaders, standardHeaders } from "./http/middleware/headers";
 import { registerRateLimits } from "./http/middleware/limits";
 import { requestContext } from "./http/middleware/request-context";
@@ -147,7 +147,7 @@ export function createApp(platform: Platform): AppInstance {
   app.use("/api/v1/*", apiVersion());
   // On Workers, workerd and Cloudflare's edge compress responses; doing it here too would double-encode.
   if (platform.runtime !== "worker") app.use("*", compression(1024));
-  app.use("*", jsonBodies("/api/v1/"));
+  app.use("*", builtBodies("/api/v1/"));
   const limitBody = (maxSize: number) =>
     bodyLimit({
       maxSize,
@@ -168,7 +168,6 @@ export function createApp(platform: Platform): AppInstance {
   );
   app.use("/api/v1/*", authenticate());
   registerRateLimits(app, config);
-  app.use("/api/v1/*", conditionalGet());
 
   app.openAPIRegistry.registerComponent("securitySchemes", "bearerAuth", {
     type: "http",

@@ -1,6 +1,6 @@
 import { afterAll, describe, expect, test } from "bun:test";
+import { createHash } from "node:crypto";
 import { brotliDecompressSync, gunzipSync } from "node:zlib";
-import { xxhash128 } from "hash-wasm";
 import { deprecated } from "../src/http/middleware/api";
 import { rateLimit } from "../src/http/middleware/rate-limit";
 import { DOCS_CSP } from "../src/modules/docs/docs.handlers";
@@ -276,18 +276,41 @@ describe("request handling", () => {
     expect(await again.text()).toBe("");
   });
 
-  test("a JSON answer is tagged from its text as built: the XXH3-128 of the body bytes; errors are not tagged", async () => {
+  test("a JSON answer is tagged from its text as built: the SHA-1 of the body bytes; errors are not tagged", async () => {
     const res = await t.app.request("/api/v1/health");
     expect(res.headers.get("content-type")).toBe("application/json");
     const body = await res.text();
-    expect(res.headers.get("etag")).toBe(`"${await xxhash128(body)}"`);
-    const again = await t.app.request("/api/v1/health", {
-      headers: { "if-none-match": res.headers.get("etag")! },
-    });
+    const tag = `"${createHash("sha1").update(body).digest("hex")}"`;
+    expect(res.headers.get("etag")).toBe(tag);
+    const again = await t.app.request("/api/v1/health", { headers: { "if-none-match": tag } });
     expect(again.status).toBe(304);
     const missing = await t.app.request("/api/v1/no-such-route");
     expect(missing.status).toBe(404);
     expect(missing.headers.get("etag")).toBeNull();
+  });
+
+  test("If-None-Match: a list, a weak form of our tag, or * gives 304 with the cache fields; another tag gives 200", async () => {
+    const tag = (await t.app.request("/api/v1/health")).headers.get("etag")!;
+    for (const ifNoneMatch of [`"nope", ${tag}`, `W/${tag}`, "*"]) {
+      const res = await t.app.request("/api/v1/health", { headers: { "if-none-match": ifNoneMatch } });
+      expect(res.status).toBe(304);
+      expect(await res.text()).toBe("");
+      expect(res.headers.get("etag")).toBe(tag);
+      expect(res.headers.get("cache-control")).toBe("private, no-store");
+      expect(res.headers.get("vary")).toContain("Accept-Version");
+      expect(res.headers.get("content-type")).toBeNull();
+    }
+    const other = await t.app.request("/api/v1/health", { headers: { "if-none-match": '"nope"' } });
+    expect(other.status).toBe(200);
+    expect(other.headers.get("etag")).toBe(tag);
+    // Only reads are conditional: a POST answer is neither tagged nor turned into a 304.
+    const post = await t.app.request("/api/v1/auth/login", {
+      method: "POST",
+      headers: { "content-type": "application/json", "if-none-match": "*" },
+      body: JSON.stringify({ email: "nobody@example.com", password: "x" }),
+    });
+    expect(post.status).not.toBe(304);
+    expect(post.headers.get("etag")).toBeNull();
   });
 
   test("error answers carry the same API headers as successful ones (API-Version, Vary, X-Request-Id)", async () => {

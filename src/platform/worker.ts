@@ -7,6 +7,7 @@ import { MemoryBlobStore } from "../adapters/blob/memory";
 import { R2BlobStore, type R2BucketLike } from "../adapters/blob/r2";
 import { type D1DatabaseLike, openD1 } from "../adapters/db/d1";
 import { instrumentClient } from "../adapters/db/libsql-instrument";
+import { sha1Hex } from "../adapters/digest/sha1";
 import { MemoryKvStore, MemoryPubSub, MemoryRateLimiter } from "../adapters/kv/memory";
 import { JsArgon2Hasher } from "../adapters/passwords/argon2-js";
 import { type Config, formatReport, parseConfig } from "../config/env";
@@ -178,6 +179,7 @@ async function buildPlatform(env: WorkerEnv): Promise<WorkerPlatform> {
       memory: () => null,
       uptimeSeconds: () => (Date.now() - startedAt) / 1000,
     },
+    digest: sha1Hex,
     assets: {
       async scalarBundle() {
         if (!env.ASSETS) return null;

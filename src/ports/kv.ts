@@ -39,7 +39,8 @@ export interface RateLimitResult {
 
 /** Atomic counter-per-window limiter: one call counts the hit and answers whether it is allowed. */
 export interface RateLimiter {
-  consume(key: string, rule: RateLimitRule): Promise<RateLimitResult>;
+  /** Counts one hit. In-process adapters answer synchronously; callers `await` or use lib/maybe-async. */
+  consume(key: string, rule: RateLimitRule): RateLimitResult | Promise<RateLimitResult>;
   /** Forget a key (e.g. after a successful login). */
   reset(key: string): Promise<void>;
 }

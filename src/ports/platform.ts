@@ -66,6 +66,8 @@ export interface Platform {
   tracer: Tracer;
   system: SystemInfo;
   assets: Assets;
+  /** Hex digest of a response body for its ETag; synchronous (adapters/digest/sha1.ts). */
+  digest(data: string | Uint8Array): string;
   /** Readiness checks beyond the database (e.g. Redis). */
   healthChecks: HealthCheck[];
   /** Run work after the response without making the client wait (`ctx.waitUntil` on Workers). */

@@ -1,4 +1,5 @@
 import { afterEach, beforeEach, describe, expect, test } from "bun:test";
+import { createHash } from "node:crypto";
 import { and, eq } from "drizzle-orm";
 import sharp from "sharp";
 import { auditLog, screenshots } from "../../src/db/schema";
@@ -153,6 +154,14 @@ describe("GET /api/v1/screenshots/{id}/image and /thumbnail", () => {
     expect(res.headers.get("content-length")).toBe(String(body.byteLength));
     expect(body.byteLength).toBe(shot?.size as number);
     expect(startsWith(body, JPEG_MAGIC)).toBe(true);
+    // Tagged from the bytes served; a revalidation with the tag costs no image.
+    const tag = `"${createHash("sha1").update(body).digest("hex")}"`;
+    expect(res.headers.get("etag")).toBe(tag);
+    const again = await t.app.request(shot?.imageUrl as string, {
+      headers: { ...member.auth, "if-none-match": tag },
+    });
+    expect(again.status).toBe(304);
+    expect((await again.arrayBuffer()).byteLength).toBe(0);
 
     for (const [size, w, h] of [
       ["small", 150, 100],

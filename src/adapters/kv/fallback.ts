@@ -73,7 +73,7 @@ export class FallbackRateLimiter implements RateLimiter {
     const probe = this.#down;
     if (probe) this.#probing = true;
     try {
-      const r = await this.#withTimeout(this.#primary.consume(key, rule));
+      const r = await this.#withTimeout(Promise.resolve(this.#primary.consume(key, rule)));
       if (this.#down) {
         this.#down = false;
         this.#onRecovery();

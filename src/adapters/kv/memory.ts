@@ -162,7 +162,7 @@ export class MemoryRateLimiter implements RateLimiter {
     this.#clock = clock;
   }
 
-  async consume(key: string, rule: RateLimitRule): Promise<RateLimitResult> {
+  consume(key: string, rule: RateLimitRule): RateLimitResult {
     checkTtl(rule.window);
     const now = this.#clock.now().getTime();
     if (++this.#hits % SWEEP_EVERY === 0) this.#sweep(now);

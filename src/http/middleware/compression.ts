@@ -57,7 +57,7 @@ export function compression(threshold = 1024): MiddlewareHandler<AppEnv> {
       res.headers.append("Vary", "Accept-Encoding");
     if (!encoding) return;
     let body: ReadableStream<Uint8Array> | ArrayBuffer = res.body;
-    const built = c.get("jsonBody");
+    const built = c.get("builtBody");
     const length = built?.res === res ? String(built.bytes) : res.headers.get("content-length");
     if (length !== null) {
       if (Number(length) < threshold) return;

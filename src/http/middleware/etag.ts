@@ -1,72 +1,70 @@
-import { createXXHash128, type IHasher } from "hash-wasm";
 import type { Context, MiddlewareHandler } from "hono";
-import { etag } from "hono/etag";
 import type { AppEnv } from "../context";
 
-/**
- * XXH3-128 (hash-wasm), run synchronously, for ETags: WebCrypto SHA-1, hono/etag's default, runs
- * asynchronously in Bun at ~10 µs a body, a tenth of a cheap GET's budget. An ETag only has to tell
- * representations apart; 128 bits of a well-distributed hash do that (no one can make a victim's
- * cached body collide without knowing it byte for byte). Where WebAssembly cannot be compiled at run
- * time (Workers), hashing falls back to SHA-1: `hasher` stays null.
- */
-let hasher: IHasher | null | undefined;
-const hasherReady = createXXHash128().then(
-  (h) => {
-    hasher = h;
-    return h;
-  },
-  () => {
-    hasher = null;
-    return null;
-  },
-);
+type BodyFn = (data: unknown, arg?: unknown, headers?: unknown) => Response;
 
-/** hono/etag answering If-None-Match (304) and tagging bodies `c.json` did not tag. GET only. */
-export function conditionalGet(): MiddlewareHandler<AppEnv> {
-  const digest = (h: IHasher | null, body: Uint8Array): ArrayBuffer | Promise<ArrayBuffer> => {
-    if (!h) return crypto.subtle.digest("SHA-1", body as BufferSource);
-    h.init();
-    h.update(body);
-    return (h.digest("binary") as Uint8Array).slice().buffer as ArrayBuffer;
-  };
-  const middleware = etag({
-    generateDigest: (body) =>
-      hasher !== undefined ? digest(hasher, body) : hasherReady.then((h) => digest(h, body)),
-  });
-  return (c, next) => (c.req.method === "GET" ? middleware(c, next) : next());
-}
-
-type JsonFn = (object: unknown, arg?: unknown, headers?: unknown) => Response;
+/** What a 304 keeps of the answer it stands for (RFC 9110 §15.4.5; the same list as hono/etag). */
+const RETAINED_304 = ["cache-control", "content-location", "expires", "vary"] as const;
 const NON_ASCII = /[^ -~\t\n\r]/;
 const encoder = new TextEncoder();
 
+/** Size in bytes of a body built in memory; undefined for a stream or none. */
+function sizeOf(data: unknown): number | undefined {
+  if (typeof data === "string") return NON_ASCII.test(data) ? encoder.encode(data).byteLength : data.length;
+  if (data instanceof Uint8Array || data instanceof ArrayBuffer) return data.byteLength;
+  return undefined;
+}
+
+/** If-None-Match against our tag, as hono/etag compares: `*`, or any listed tag, weak or not. */
+function matches(etag: string, ifNoneMatch: string): boolean {
+  if (ifNoneMatch.trim() === "*") return true;
+  const expected = etag.replace(/^W\//, "");
+  return ifNoneMatch.match(/"[^"]*"/g)?.some((t) => t === expected) ?? false;
+}
+
+function notModified(res: Response, etag: string): Response {
+  const headers = new Headers({ ETag: etag });
+  for (const name of RETAINED_304) {
+    const value = res.headers.get(name);
+    if (value !== null) headers.set(name, value);
+  }
+  return new Response(null, { status: 304, headers });
+}
+
 /**
- * `c.json` serialises once and keeps what later middleware would otherwise read back out of the
- * finished response: its size in bytes (`c.var.jsonBody`, so compression leaves a small answer as
- * it is instead of buffering and rebuilding it) and, for a successful GET under `tagPrefix`, its ETag
- * (then hono/etag only answers If-None-Match). Reading the body back had cost a clone, a stream read,
- * a new Response and a header copy per request (~15% of a cheap authenticated GET, profiled). Same
- * bytes, same hash, same tag as hono/etag would give.
+ * Every body `c.body`/`c.json` builds in memory is measured and, for a successful GET or HEAD under
+ * `tagPrefix`, tagged and checked against If-None-Match as it is built:
+ * - its size goes to `c.var.builtBody`, so compression leaves a small answer as it is instead of
+ *   buffering and rebuilding it;
+ * - its ETag is the platform's digest of the bytes (SHA-1, synchronous, on Bun and on Workers),
+ *   unless the route set one; a matching If-None-Match gets a 304 with the cache fields of the answer.
+ * Why not hono/etag: it works on the finished response, cloning it and reading the clone's stream
+ * back through an asynchronous digest, then copying headers into a new Response (together ~15% of a
+ * cheap authenticated GET, profiled). Every answer under /api/v1 with a body is JSON or an image
+ * held in memory, so the tag can be made from the bytes as they are handed over.
  */
-export function jsonBodies(tagPrefix: string): MiddlewareHandler<AppEnv> {
+export function builtBodies(tagPrefix: string): MiddlewareHandler<AppEnv> {
   return (c, next) => {
-    const tag = c.req.method === "GET" && c.req.path.startsWith(tagPrefix);
-    const ctx = c as unknown as { json: JsonFn; body: JsonFn };
-    ctx.json = (object, arg, headers) => {
-      const text = JSON.stringify(object);
-      // As Hono's own json(): a default Content-Type the caller's headers may override.
-      const res = ctx.body(text, arg, { "Content-Type": "application/json", ...(headers as object) });
-      const bytes = NON_ASCII.test(text) ? encoder.encode(text).byteLength : text.length;
-      (c as Context<AppEnv>).set("jsonBody", { res, bytes });
-      // On the response itself (not the request's prepared headers), and only when successful, as hono/etag.
-      if (tag && hasher && res.ok) {
-        hasher.init();
-        hasher.update(text);
-        res.headers.set("ETag", `"${hasher.digest("hex")}"`);
-      }
+    const method = c.req.method;
+    const tag = (method === "GET" || method === "HEAD") && c.req.path.startsWith(tagPrefix);
+    const ctx = c as unknown as { json: BodyFn; body: BodyFn };
+    const body = ctx.body;
+    const { digest } = (c as Context<AppEnv>).get("platform");
+    ctx.body = (data, arg, headers) => {
+      const res = body(data, arg, headers);
+      const bytes = sizeOf(data);
+      if (bytes === undefined) return res;
+      (c as Context<AppEnv>).set("builtBody", { res, bytes });
+      if (!tag || !res.ok) return res;
+      const etag = res.headers.get("etag") ?? `"${digest(data as string | Uint8Array)}"`;
+      const ifNoneMatch = c.req.header("if-none-match");
+      if (ifNoneMatch && matches(etag, ifNoneMatch)) return notModified(res, etag);
+      res.headers.set("ETag", etag);
       return res;
     };
+    // As Hono's own json(): a default Content-Type the caller's headers may override.
+    ctx.json = (object, arg, headers) =>
+      ctx.body(JSON.stringify(object), arg, { "Content-Type": "application/json", ...(headers as object) });
     return next();
   };
 }

@@ -1,5 +1,6 @@
 import type { Context, MiddlewareHandler } from "hono";
 import { AppError } from "../../lib/errors";
+import { then } from "../../lib/maybe-async";
 import type { RateLimitRule } from "../../ports/kv";
 import type { AppEnv } from "../context";
 
@@ -19,22 +20,28 @@ export interface RateLimitOptions extends RateLimitRule {
  */
 export function rateLimit(opts: RateLimitOptions): MiddlewareHandler<AppEnv> {
   const policy = `"${opts.name}";q=${opts.max};w=${Math.ceil(opts.window / 1000)}`;
-  return async (c, next) => {
-    const key = await opts.key(c);
-    if (key === null) return next();
-    const { rateLimiter, clock } = c.get("platform");
-    const r = await rateLimiter.consume(`rl:${opts.name}:${key}`, { window: opts.window, max: opts.max });
-    const resetSeconds = Math.max(0, Math.ceil((r.resetAt.getTime() - clock.now().getTime()) / 1000));
-    const headers = {
-      "RateLimit-Policy": policy,
-      RateLimit: `"${opts.name}";r=${r.remaining};t=${resetSeconds}`,
-    };
-    if (!r.allowed) {
-      throw new AppError(429, "RATE_LIMITED", `Too many requests; retry in ${resetSeconds} s`, {
-        headers: { ...headers, "Retry-After": String(Math.max(1, resetSeconds)) },
+  const rule = { window: opts.window, max: opts.max };
+  // No await when the key and the limiter answer synchronously (the in-process limiter does).
+  return (c, next) =>
+    then(opts.key(c), (key) => {
+      if (key === null) return next();
+      const { rateLimiter, clock } = c.get("platform");
+      return then(rateLimiter.consume(`rl:${opts.name}:${key}`, rule), (r) => {
+        const resetSeconds = Math.max(0, Math.ceil((r.resetAt.getTime() - clock.now().getTime()) / 1000));
+        const state = `"${opts.name}";r=${r.remaining};t=${resetSeconds}`;
+        if (!r.allowed) {
+          throw new AppError(429, "RATE_LIMITED", `Too many requests; retry in ${resetSeconds} s`, {
+            headers: {
+              "RateLimit-Policy": policy,
+              RateLimit: state,
+              "Retry-After": String(Math.max(1, resetSeconds)),
+            },
+          });
+        }
+        // On the response being prepared, so the handler's answer and any error answer both carry them.
+        c.header("RateLimit-Policy", policy, { append: true });
+        c.header("RateLimit", state, { append: true });
+        return next();
       });
-    }
-    await next();
-    for (const [k, v] of Object.entries(headers)) c.res.headers.append(k, v);
-  };
+    }) as Promise<void>;
 }

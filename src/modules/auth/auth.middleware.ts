@@ -2,6 +2,7 @@ import type { Context, MiddlewareHandler } from "hono";
 import type { AppEnv, Identity, Principal } from "../../http/context";
 import { resolveStaticToken } from "../../http/middleware/auth";
 import { AppError } from "../../lib/errors";
+import { then } from "../../lib/maybe-async";
 import { type Permission, roleAllows } from "../orgs/permissions";
 import { findSessionPrincipal, findTokenPrincipal, touchToken } from "./auth.repo";
 import {
@@ -52,11 +53,6 @@ export function authenticate(): MiddlewareHandler<AppEnv> {
 }
 
 type Resolved = { principal: Principal; identity?: Identity } | null;
-
-/** `f(v)` at once when `v` is a value, once it settles when it is a promise. */
-function then<T, R>(v: T | Promise<T>, f: (v: T) => R | Promise<R>): R | Promise<R> {
-  return v instanceof Promise ? v.then(f) : f(v);
-}
 
 type SessionRow = NonNullable<Awaited<ReturnType<typeof findSessionPrincipal>>>;
 type TokenRow = NonNullable<Awaited<ReturnType<typeof findTokenPrincipal>>>;

@@ -1,6 +1,5 @@
 import { createRoute, z } from "@hono/zod-openapi";
 import { Scalar } from "@scalar/hono-api-reference";
-import { etag } from "hono/etag";
 import type { Router } from "../../http/openapi";
 import { problemResponses, publicSecurity } from "../../http/openapi";
 import { AppError } from "../../lib/errors";
@@ -67,7 +66,7 @@ export function registerDocs(app: Router): void {
         { name: "Documentation", description: "This document and its interactive reference" },
       ],
     });
-  app.get(OPENAPI_PATH, etag(), (c) => {
+  app.get(OPENAPI_PATH, (c) => {
     const { config } = c.get("platform");
     if (!document) document = build(config.publicUrl, config.version);
     return c.json(document, 200, { "Cache-Control": "public, max-age=60" });
