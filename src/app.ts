@@ -4,6 +4,7 @@ import { requestId } from "hono/request-id";
 import { EventBus } from "./events/bus";
 import type { Services } from "./http/context";
 import { apiVersion, requireJsonBody } from "./http/middleware/api";
+import { chain, under } from "./http/middleware/chain";
 import { compression } from "./http/middleware/compression";
 import { builtBodies } from "./http/middleware/etag";
 import { documentHeaders, standardHeaders } from "./http/middleware/headers";
@@ -105,7 +106,6 @@ export function createApp(platform: Platform): AppInstance {
   // Tracing off (no exporter): no span to make, no context to carry, no layer.
   if (isRecordingTracer(platform.tracer)) app.use("*", serverSpan(platform.tracer));
   app.use("*", requestContext(platform, services));
-  app.use("*", standardHeaders({ hsts: config.isProduction }));
   app.use("/docs", documentHeaders({ hsts: config.isProduction, csp: DOCS_CSP }));
   const corsHeaders = cors({
     origin: (origin) =>
@@ -136,18 +136,6 @@ export function createApp(platform: Platform): AppInstance {
       "Location",
     ],
   });
-  // Only a request with an Origin is a CORS request. Hono's cors() reads `c.res` before the handler
-  // runs, which makes Hono build the response three times over (profiled: three extra Response
-  // objects and a header copy per request); agents, CLIs and servers send no Origin and skip it.
-  // `Vary: Origin` still goes on every response (standardHeaders), so a cache never serves one
-  // origin's answer to another. OPTIONS keeps cors()'s 204 with or without an Origin.
-  app.use("*", (c, next) =>
-    c.req.method === "OPTIONS" || c.req.header("origin") !== undefined ? corsHeaders(c, next) : next(),
-  );
-  app.use("/api/v1/*", apiVersion());
-  // On Workers, workerd and Cloudflare's edge compress responses; doing it here too would double-encode.
-  if (platform.runtime !== "worker") app.use("*", compression(1024));
-  app.use("*", builtBodies("/api/v1/"));
   const limitBody = (maxSize: number) =>
     bodyLimit({
       maxSize,
@@ -160,13 +148,31 @@ export function createApp(platform: Platform): AppInstance {
   const jsonLimit = limitBody(config.BODY_LIMIT_BYTES);
   const uploadLimit = limitBody(SCREENSHOT_BODY_LIMIT);
   const jsonOnly = requireJsonBody(isUpload);
-  // One layer for both body checks; a request without a body (every GET) has nothing to check.
-  app.use("/api/v1/*", (c, next) =>
-    c.req.raw.body === null
-      ? next()
-      : (isUpload(c.req.path) ? uploadLimit : jsonLimit)(c, () => jsonOnly(c, next) as Promise<void>),
+  // The steps every request takes, in this order, as one layer (http/middleware/chain.ts).
+  app.use(
+    "*",
+    chain(
+      standardHeaders({ hsts: config.isProduction }),
+      // Only a request with an Origin is a CORS request. Hono's cors() reads `c.res` before the
+      // handler runs, which makes Hono build the response three times over (profiled: three extra
+      // Response objects and a header copy per request); agents, CLIs and servers send no Origin and
+      // skip it. `Vary: Origin` still goes on every response (standardHeaders), so a cache never
+      // serves one origin's answer to another. OPTIONS keeps cors()'s 204 with or without an Origin.
+      (c, next) =>
+        c.req.method === "OPTIONS" || c.req.header("origin") !== undefined ? corsHeaders(c, next) : next(),
+      under("/api/v1", apiVersion()),
+      // On Workers, workerd and Cloudflare's edge compress responses; doing it here too would double-encode.
+      ...(platform.runtime !== "worker" ? [compression(1024)] : []),
+      builtBodies("/api/v1/"),
+      // Both body checks; a request without a body (every GET) has nothing to check.
+      under("/api/v1", (c, next) =>
+        c.req.raw.body === null
+          ? next()
+          : (isUpload(c.req.path) ? uploadLimit : jsonLimit)(c, () => jsonOnly(c, next) as Promise<void>),
+      ),
+      under("/api/v1", authenticate()),
+    ),
   );
-  app.use("/api/v1/*", authenticate());
   registerRateLimits(app, config);
 
   app.openAPIRegistry.registerComponent("securitySchemes", "bearerAuth", {
