@@ -8,7 +8,7 @@ import { chain, under } from "./http/middleware/chain";
 import { compression } from "./http/middleware/compression";
 import { builtBodies } from "./http/middleware/etag";
 import { documentHeaders, standardHeaders } from "./http/middleware/headers";
-import { registerRateLimits } from "./http/middleware/limits";
+import { rateLimits } from "./http/middleware/limits";
 import { requestContext } from "./http/middleware/request-context";
 import { serverSpan } from "./http/middleware/telemetry";
 import { notFoundHandler } from "./http/not-found";
@@ -95,18 +95,13 @@ export function createApp(platform: Platform): AppInstance {
   const services: Services = { events, jobs, sessions, principals, audit, secrets };
 
   const app = createRouter();
-  app.use(
-    "*",
-    requestId({
-      headerName: "X-Request-Id",
-      // A client's id is kept only when well formed ([A-Za-z0-9_=-], at most 128 chars); else we make one.
-      limitLength: 128,
-    }),
-  );
+  // A client's id is kept only when well formed ([A-Za-z0-9_=-], at most 128 chars); else we make one.
+  app.use("*", requestId({ headerName: "X-Request-Id", limitLength: 128 }));
   // Tracing off (no exporter): no span to make, no context to carry, no layer.
   if (isRecordingTracer(platform.tracer)) app.use("*", serverSpan(platform.tracer));
+  // Its own layer, outside the chain below: Hono turns an error thrown in the chain into the problem
+  // answer at the layer's edge, so the access log and metrics here see the status that went out.
   app.use("*", requestContext(platform, services));
-  app.use("/docs", documentHeaders({ hsts: config.isProduction, csp: DOCS_CSP }));
   const corsHeaders = cors({
     origin: (origin) =>
       config.CORS_ORIGINS.includes("*") ? origin : config.CORS_ORIGINS.includes(origin) ? origin : null,
@@ -171,9 +166,10 @@ export function createApp(platform: Platform): AppInstance {
           : (isUpload(c.req.path) ? uploadLimit : jsonLimit)(c, () => jsonOnly(c, next) as Promise<void>),
       ),
       under("/api/v1", authenticate()),
+      under("/api/v1", rateLimits(config)),
     ),
   );
-  registerRateLimits(app, config);
+  app.use("/docs", documentHeaders({ hsts: config.isProduction, csp: DOCS_CSP }));
 
   app.openAPIRegistry.registerComponent("securitySchemes", "bearerAuth", {
     type: "http",

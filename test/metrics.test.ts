@@ -52,6 +52,12 @@ describe("/metrics exposition", () => {
     expect((await t.app.request("/api/v1/health")).status).toBe(200);
     expect((await t.app.request("/no/such/path-one")).status).toBe(404);
     expect((await t.app.request("/api/v1/no-such-thing/usr_123")).status).toBe(404);
+    // Refused inside the request pipeline (a thrown 401, a 415 from the body checks).
+    expect((await t.app.request("/api/v1/me", { headers: { authorization: "Bearer nope" } })).status).toBe(
+      401,
+    );
+    const plain = { method: "POST", headers: { "content-type": "text/plain" }, body: "x" };
+    expect((await t.app.request("/api/v1/projects", plain)).status).toBe(415);
     after = await scrape(t);
   });
   afterAll(() => t.close());
@@ -84,6 +90,15 @@ describe("/metrics exposition", () => {
     );
     const templates = new Set(t.app.routes.map((r) => r.path));
     for (const route of routes) expect(route === "unmatched" || templates.has(route), route).toBe(true);
+  });
+
+  test("a request refused before its handler counts against its route with the status that went out", () => {
+    const { samples } = after;
+    const me = { method: "GET", route: "/api/v1/me" };
+    expect(sum(samples, "http_requests_total", { ...me, status: "401" })).toBe(1);
+    expect(sum(samples, "http_requests_total", { ...me, status: "200" })).toBe(0);
+    const create = { method: "POST", route: "/api/v1/projects" };
+    expect(sum(samples, "http_requests_total", { ...create, status: "415" })).toBe(1);
   });
 
   test('counts every unknown path under the one route="unmatched" series', () => {

@@ -6,9 +6,14 @@ type Handler = MiddlewareHandler<AppEnv>;
 /**
  * Runs middleware in order as one Hono layer: each one's `next` calls the following one directly,
  * the last calls the layer's own `next`. Each stays a plain Hono middleware (sync or async, it may
- * throw, answer early, or work after `next`); what goes is Hono's per-layer async dispatch, which
- * profiled at about half a microsecond a layer on every request. Why not hono/combine's `every`: it
- * runs Hono's compose inside, adding an async wrapper per middleware instead of removing one.
+ * throw or work after `next`); what goes is Hono's per-layer async dispatch (on an authenticated GET,
+ * eleven layers down to five took /me from 0.25 to 0.31 of a bare hello-world over HTTP). Why not
+ * hono/combine's `every`: it runs Hono's compose inside, adding an async wrapper per middleware.
+ *
+ * What Hono does at each layer's edge happens once, at this layer's: an error thrown inside becomes
+ * the problem answer there (so a step working after `next` sees the error, not the answer; keep
+ * access logging and metrics outside), and a Response a step returns instead of calling `next`
+ * becomes `c.res` there, unless the step sets `c.res` itself.
  */
 export function chain(...middleware: Handler[]): Handler {
   return (c, next) => {

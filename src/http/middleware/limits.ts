@@ -4,7 +4,6 @@ import { sha256Hex } from "../../lib/crypto";
 import { CidrSet, ipBucket } from "../../lib/ip";
 import type { RateLimitRule } from "../../ports/kv";
 import type { AppEnv, Principal } from "../context";
-import type { Router } from "../openapi";
 import { rateLimit } from "./rate-limit";
 
 /**
@@ -87,15 +86,13 @@ async function loginEmail(c: Context<AppEnv>): Promise<string> {
   }
 }
 
-function onlyPost(mw: MiddlewareHandler<AppEnv>): MiddlewareHandler<AppEnv> {
-  return (c, next) => (c.req.method === "POST" ? mw(c, next) : next());
-}
-
 /**
- * Registers every policy on the app. Call once, after authentication (the per-caller policies read
- * `c.var.principal`) and before the routes, so a limited request never reaches validation or a handler.
+ * Every policy as one middleware, for the /api/v1 paths. Run it after authentication (the per-caller
+ * policies read `c.var.principal`) and before the routes, so a limited request never reaches
+ * validation or a handler. A POST to a sign-in or sign-up route meets its per-IP policy, then the API
+ * one; an agent's ingest POST only its per-agent one; everything else the API one.
  */
-export function registerRateLimits(app: Router, config: Config): void {
+export function rateLimits(config: Config): MiddlewareHandler<AppEnv> {
   const rules = rateLimitPolicies(config);
   const allowList = new CidrSet(config.RATE_LIMIT_ALLOWLIST);
   const limit = (name: PolicyName, key: Key) => rateLimit({ name, ...rules[name], key });
@@ -104,7 +101,9 @@ export function registerRateLimits(app: Router, config: Config): void {
     const ip = c.get("clientIp");
     return allowList.has(ip) ? null : `ip:${ipBucket(ip)}`;
   };
+  const callerPolicy = (name: PolicyName) => limit(name, (c) => callerKey(c.get("principal")));
 
+  const byIp = new Map<string, MiddlewareHandler<AppEnv>>();
   for (const [path, name] of Object.entries(IP_ROUTES)) {
     const key: Key =
       name === "login"
@@ -115,14 +114,19 @@ export function registerRateLimits(app: Router, config: Config): void {
             return `${ip}:email:${(await sha256Hex(email)).slice(0, 32)}`;
           }
         : ipKey;
-    app.use(path, onlyPost(limit(name, key)));
+    byIp.set(path, limit(name, key));
   }
+  const ingest = new Map(Object.entries(INGEST_ROUTES).map(([path, name]) => [path, callerPolicy(name)]));
+  const api = callerPolicy("api");
 
-  const api = limit("api", (c) => callerKey(c.get("principal")));
-  app.use("/api/v1/*", (c, next) =>
-    c.req.method === "POST" && Object.hasOwn(INGEST_ROUTES, c.req.path) ? next() : api(c, next),
-  );
-
-  for (const [path, name] of Object.entries(INGEST_ROUTES))
-    app.use(path, onlyPost(limit(name, (c) => callerKey(c.get("principal")))));
+  return (c, next) => {
+    if (c.req.method === "POST") {
+      const path = c.req.path;
+      const perAgent = ingest.get(path);
+      if (perAgent) return perAgent(c, next);
+      const perIp = byIp.get(path);
+      if (perIp) return perIp(c, () => api(c, next) as Promise<void>);
+    }
+    return api(c, next);
+  };
 }

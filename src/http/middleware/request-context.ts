@@ -4,10 +4,18 @@ import { CidrSet, resolveClientIp } from "../../lib/ip";
 import type { Logger, Platform } from "../../ports/platform";
 import type { AppEnv, Services } from "../context";
 
-/** Route template that handled the request (`/api/v1/admin/jobs/:id/run`), never the raw path. */
+/**
+ * Route template the request was routed to (`/api/v1/admin/jobs/:id/run`), never the raw path: the
+ * last matched route of a method, also when the request was refused before its handler ran (401,
+ * 415, 429), so those count against the route they were for. "unmatched" when no route matched.
+ */
 export function routeTemplate(c: Parameters<MiddlewareHandler<AppEnv>>[0]): string {
-  const route = matchedRoutes(c)[c.req.routeIndex];
-  return route && route.method !== "ALL" ? route.path : "unmatched";
+  const routes = matchedRoutes(c);
+  for (let i = routes.length - 1; i >= 0; i--) {
+    const route = routes[i]!;
+    if (route.method !== "ALL") return route.path;
+  }
+  return "unmatched";
 }
 
 /**
