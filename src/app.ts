@@ -1,6 +1,5 @@
 import { bodyLimit } from "hono/body-limit";
 import { cors } from "hono/cors";
-import { requestId } from "hono/request-id";
 import { EventBus } from "./events/bus";
 import type { Services } from "./http/context";
 import { apiVersion, requireJsonBody } from "./http/middleware/api";
@@ -95,11 +94,9 @@ export function createApp(platform: Platform): AppInstance {
   const services: Services = { events, jobs, sessions, principals, audit, secrets };
 
   const app = createRouter();
-  // A client's id is kept only when well formed ([A-Za-z0-9_=-], at most 128 chars); else we make one.
-  app.use("*", requestId({ headerName: "X-Request-Id", limitLength: 128 }));
   // Tracing off (no exporter): no span to make, no context to carry, no layer.
   if (isRecordingTracer(platform.tracer)) app.use("*", serverSpan(platform.tracer));
-  // Its own layer, outside the chain below: Hono turns an error thrown in the chain into the problem
+  // The request id, logger, client IP and metrics first, as their own layer, outside the chain below: Hono turns an error thrown in the chain into the problem
   // answer at the layer's edge, so the access log and metrics here see the status that went out.
   app.use("*", requestContext(platform, services));
   const corsHeaders = cors({

@@ -33,10 +33,16 @@ function lazyChild(parent: Logger, bindings: Record<string, unknown>): Logger {
   });
 }
 
+/** A client's request id is kept only when well formed: [A-Za-z0-9_=-], at most 128 characters. */
+const CLIENT_REQUEST_ID = /^[\w=-]{1,128}$/;
+
 /**
- * Per-request context: platform and services in `c.var`, a child logger bound to the request id,
- * the client IP, a `defer` that survives the response, and one access-log line plus HTTP metrics
- * (labelled by route template) when the response is ready.
+ * Per-request context: the request id (the client's `X-Request-Id` when well formed, else a new
+ * UUID; echoed in the answer), platform and services in `c.var`, a child logger bound to the request
+ * id, the client IP, a `defer` that survives the response, and one access-log line plus HTTP
+ * metrics (labelled by route template) when the response is ready.
+ * The request id is hono/request-id's rule, done here rather than by that middleware: one Hono
+ * layer fewer on every request (each profiled at about half a microsecond).
  */
 export function requestContext(platform: Platform, services: Services): MiddlewareHandler<AppEnv> {
   const { TRUST_PROXY, TRUSTED_PROXIES } = platform.config;
@@ -44,7 +50,10 @@ export function requestContext(platform: Platform, services: Services): Middlewa
   const hasExecutionCtx = platform.runtime === "worker";
   return async (c, next) => {
     const started = performance.now();
-    const requestId = c.get("requestId");
+    const asked = c.req.header("x-request-id");
+    const requestId = asked !== undefined && CLIENT_REQUEST_ID.test(asked) ? asked : crypto.randomUUID();
+    c.set("requestId", requestId);
+    c.header("X-Request-Id", requestId);
     const logger = lazyChild(platform.logger, { requestId });
     c.set("platform", platform);
     c.set("services", services);

@@ -29,7 +29,6 @@ export function serverSpan(tracer: Tracer): MiddlewareHandler<AppEnv> {
           "url.path": url.pathname,
           "url.scheme": url.protocol.replace(":", ""),
           "user_agent.original": c.req.header("user-agent") ?? "",
-          "http.request.id": c.get("requestId") ?? "",
         },
       },
       parent,
@@ -41,6 +40,8 @@ export function serverSpan(tracer: Tracer): MiddlewareHandler<AppEnv> {
       const status = c.res.status;
       span.updateName(`${c.req.method} ${route}`);
       span.setAttribute("http.route", route);
+      // Set by requestContext, which runs inside this span.
+      span.setAttribute("http.request.id", c.get("requestId") ?? "");
       span.setAttribute("http.response.status_code", status);
       if (status >= 500) span.setStatus({ code: SpanStatusCode.ERROR });
       const err = c.error;
