@@ -53,7 +53,8 @@ export interface AppVariables {
   logger: Logger;
   platform: Platform;
   services: Services;
-  clientIp: string;
+  /** The client's address (lib/ip.ts resolveClientIp), resolved on the first call. */
+  clientIp: () => string;
   principal?: Principal;
   /** The profile behind a member principal (set with it by the auth middleware, from the same read). */
   identity?: Identity;

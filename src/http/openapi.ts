@@ -1,6 +1,7 @@
 import { OpenAPIHono, z } from "@hono/zod-openapi";
 import { AppError, type FieldError } from "../lib/errors";
 import type { AppEnv } from "./context";
+import { MemoRouter } from "./router";
 
 export const ProblemSchema = z
   .object({
@@ -87,6 +88,7 @@ export function validationError(error: z.ZodError, target: string): AppError {
 /** Every router uses this, so validation failures everywhere become the same 422 problem. */
 export function createRouter() {
   return new OpenAPIHono<AppEnv>({
+    router: new MemoRouter(),
     defaultHook: (result) => {
       if (!result.success)
         throw validationError(result.error as z.ZodError, (result as { target?: string }).target ?? "body");

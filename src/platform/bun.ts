@@ -6,7 +6,7 @@ import type { DestinationStream } from "pino";
 import { FsBlobStore } from "../adapters/blob/fs";
 import { MemoryBlobStore } from "../adapters/blob/memory";
 import { fileUrlPath, openLibsql } from "../adapters/db/libsql";
-import { sha1Hex } from "../adapters/digest/sha1";
+import { xxh3Hex } from "../adapters/digest/xxh3";
 import { SharpImageProcessor } from "../adapters/images/sharp";
 import { FallbackRateLimiter } from "../adapters/kv/fallback";
 import { MemoryKvStore, MemoryPubSub, MemoryRateLimiter } from "../adapters/kv/memory";
@@ -151,7 +151,7 @@ export async function createBunPlatform(config: Config, opts: BunPlatformOptions
       },
       uptimeSeconds: () => process.uptime(),
     },
-    digest: sha1Hex,
+    digest: xxh3Hex,
     assets: {
       async scalarBundle() {
         const file = Bun.file(scalarPath);

@@ -66,7 +66,7 @@ export interface Platform {
   tracer: Tracer;
   system: SystemInfo;
   assets: Assets;
-  /** Hex digest of a response body for its ETag; synchronous (adapters/digest/sha1.ts). */
+  /** Hex digest of a response body for its ETag; synchronous (adapters/digest: XXH3 on Bun, SHA-1 on Workers). */
   digest(data: string | Uint8Array): string;
   /** Readiness checks beyond the database (e.g. Redis). */
   healthChecks: HealthCheck[];

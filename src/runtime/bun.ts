@@ -41,7 +41,13 @@ async function main(): Promise<void> {
     // Bun enforces the body limit on the socket too, well above the per-route JSON limit.
     maxRequestBodySize: Math.max(config.BODY_LIMIT_BYTES, 8 * 1024 * 1024),
     idleTimeout: 30,
-    fetch: (req, srv) => app.fetch(req, { ip: srv.requestIP(req)?.address }),
+    // The socket address only when asked for (most requests never need it).
+    fetch: (req, srv) =>
+      app.fetch(req, {
+        get ip() {
+          return srv.requestIP(req)?.address;
+        },
+      }),
   });
   const scheduler = config.JOBS_ENABLED ? startCronScheduler(services.jobs, log) : null;
   log.info(

@@ -36,7 +36,7 @@ function notModified(res: Response, etag: string): Response {
  * `tagPrefix`, tagged and checked against If-None-Match as it is built:
  * - its size goes to `c.var.builtBody`, so compression leaves a small answer as it is instead of
  *   buffering and rebuilding it;
- * - its ETag is the platform's digest of the bytes (SHA-1, synchronous, on Bun and on Workers),
+ * - its ETag is the platform's digest of the bytes (synchronous: XXH3-64 on Bun, SHA-1 on Workers),
  *   unless the route set one; a matching If-None-Match gets a 304 with the cache fields of the answer.
  * Why not hono/etag: it works on the finished response, cloning it and reading the clone's stream
  * back through an asynchronous digest, then copying headers into a new Response (together ~15% of a

@@ -98,7 +98,7 @@ export function rateLimits(config: Config): MiddlewareHandler<AppEnv> {
   const limit = (name: PolicyName, key: Key) => rateLimit({ name, ...rules[name], key });
 
   const ipKey: Key = (c) => {
-    const ip = c.get("clientIp");
+    const ip = c.get("clientIp")();
     return allowList.has(ip) ? null : `ip:${ipBucket(ip)}`;
   };
   const callerPolicy = (name: PolicyName) => limit(name, (c) => callerKey(c.get("principal")));

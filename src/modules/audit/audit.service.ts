@@ -168,7 +168,7 @@ export function auditContext(
           : { actorType: "operator", actorId: p.kind };
   return {
     ...actor,
-    ip: c.get("clientIp"),
+    ip: c.get("clientIp")(),
     userAgent: c.req.header("user-agent") ?? null,
     requestId: c.get("requestId"),
   };

@@ -45,7 +45,7 @@ export function deps(c: Context<AppEnv>): auth.AuthDeps {
 }
 
 export function meta(c: Context<AppEnv>): auth.RequestMeta {
-  const ip = c.get("clientIp");
+  const ip = c.get("clientIp")();
   return {
     ip: ip && ip !== "unknown" ? ip : null,
     userAgent: c.req.header("user-agent") ?? null,
