@@ -21,7 +21,11 @@ type HeaderList = readonly (readonly [string, string])[];
  * the finished response (profiled at ~10% of a cheap authenticated GET, with the six extra headers
  * written on every answer).
  */
-export function standardHeaders(opts: { hsts: boolean }): MiddlewareHandler<AppEnv> {
+export function standardHeaders(opts: {
+  hsts: boolean;
+  /** Hono's cors(), run for CORS requests only (see below). */
+  cors: MiddlewareHandler<AppEnv>;
+}): MiddlewareHandler<AppEnv> {
   const common: HeaderList = [
     ["X-Content-Type-Options", "nosniff"],
     ["X-Frame-Options", "DENY"],
@@ -43,12 +47,17 @@ export function standardHeaders(opts: { hsts: boolean }): MiddlewareHandler<AppE
     other: vary(false, false),
     otherCors: vary(false, true),
   };
+  // Only a request with an Origin is a CORS request. Hono's cors() reads `c.res` before the handler
+  // runs, which makes Hono build the response three times over (profiled: three extra Response
+  // objects and a header copy per request); agents, CLIs and servers send no Origin and skip it.
+  // `Vary: Origin` still goes on every response, so a cache never serves one origin's answer to
+  // another. OPTIONS keeps cors()'s 204 with or without an Origin.
   return (c, next) => {
     const isApi = c.req.path.startsWith("/api/v1/");
     const cors = c.req.method === "OPTIONS" || c.req.header("origin") !== undefined;
     for (const [name, value] of isApi ? api : common) c.header(name, value);
     c.header("Vary", isApi ? (cors ? VARY.apiCors : VARY.api) : cors ? VARY.otherCors : VARY.other);
-    return next();
+    return cors ? opts.cors(c, next) : next();
   };
 }
 
