@@ -27,6 +27,12 @@ t.app.get("/api/v1/test/big", (c) =>
 );
 // 400 characters of three UTF-8 bytes each: under 1 KiB counted in characters, over it in bytes.
 t.app.get("/api/v1/test/wide", (c) => c.json({ text: "€".repeat(400) }));
+// A route with its own version tag, and one that states its status through c.status().
+t.app.get("/api/v1/test/tagged", (c) => c.json({ v: 7 }, 200, { ETag: '"v7"' }));
+t.app.get("/api/v1/test/status", (c) => {
+  c.status(200);
+  return c.json({ via: "c.status" });
+});
 afterAll(() => t.close());
 
 async function problem(res: Response) {
@@ -286,6 +292,25 @@ describe("request handling", () => {
     const missing = await t.app.request("/api/v1/no-such-route");
     expect(missing.status).toBe(404);
     expect(missing.headers.get("etag")).toBeNull();
+  });
+
+  test("a route's own ETag is kept; an answer whose status came from c.status() is tagged too", async () => {
+    const tagged = await t.app.request("/api/v1/test/tagged");
+    expect(tagged.headers.get("etag")).toBe('"v7"');
+    expect(
+      (await t.app.request("/api/v1/test/tagged", { headers: { "if-none-match": '"v7"' } })).status,
+    ).toBe(304);
+    const viaStatus = await t.app.request("/api/v1/test/status");
+    const tag = viaStatus.headers.get("etag");
+    expect(tag).toBe(
+      `"${Bun.hash
+        .xxHash3(await viaStatus.text())
+        .toString(16)
+        .padStart(16, "0")}"`,
+    );
+    expect((await t.app.request("/api/v1/test/status", { headers: { "if-none-match": tag! } })).status).toBe(
+      304,
+    );
   });
 
   test("If-None-Match: a list, a weak form of our tag, or * gives 304 with the cache fields; another tag gives 200", async () => {

@@ -37,7 +37,8 @@ function notModified(res: Response, etag: string): Response {
  * - its size goes to `c.var.builtBody`, so compression leaves a small answer as it is instead of
  *   buffering and rebuilding it;
  * - its ETag is the platform's digest of the bytes (synchronous: XXH3-64 on Bun, SHA-1 on Workers),
- *   unless the route set one; a matching If-None-Match gets a 304 with the cache fields of the answer.
+ *   unless the route passed its own (`ETag` in the headers it hands `c.json`/`c.body`); a matching
+ *   If-None-Match gets a 304 with the cache fields of the answer.
  * Why not hono/etag: it works on the finished response, cloning it and reading the clone's stream
  * back through an asynchronous digest, then copying headers into a new Response (together ~15% of a
  * cheap authenticated GET, profiled). Every answer under /api/v1 with a body is JSON or an image
@@ -51,16 +52,26 @@ export function builtBodies(tagPrefix: string): MiddlewareHandler<AppEnv> {
     const body = ctx.body;
     const { digest } = (c as Context<AppEnv>).get("platform");
     ctx.body = (data, arg, headers) => {
-      const res = body(data, arg, headers);
       const bytes = sizeOf(data);
-      if (bytes === undefined) return res;
+      if (bytes === undefined) return body(data, arg, headers);
+      // A success the call states (`c.json(x, 200)`, `{ status }`) is tagged before it is built, the
+      // tag going in with the other headers; else (`c.status()` set it) once the answer tells.
+      const stated = typeof arg === "number" ? arg : (arg as ResponseInit | undefined)?.status;
+      const given = headers as Record<string, string> | undefined;
+      const early =
+        tag && stated !== undefined && stated >= 200 && stated < 300
+          ? (given?.ETag ?? `"${digest(data as string | Uint8Array)}"`)
+          : undefined;
+      const res = body(data, arg, early ? { ...given, ETag: early } : headers);
       (c as Context<AppEnv>).set("builtBody", { res, bytes });
       if (!tag || !res.ok) return res;
-      const etag = res.headers.get("etag") ?? `"${digest(data as string | Uint8Array)}"`;
+      let etag = early;
+      if (!etag) {
+        etag = res.headers.get("etag") ?? `"${digest(data as string | Uint8Array)}"`;
+        res.headers.set("ETag", etag);
+      }
       const ifNoneMatch = c.req.header("if-none-match");
-      if (ifNoneMatch && matches(etag, ifNoneMatch)) return notModified(res, etag);
-      res.headers.set("ETag", etag);
-      return res;
+      return ifNoneMatch && matches(etag, ifNoneMatch) ? notModified(res, etag) : res;
     };
     // As Hono's own json(): a default Content-Type the caller's headers may override.
     ctx.json = (object, arg, headers) =>
