@@ -94,11 +94,6 @@ export function createApp(platform: Platform): AppInstance {
   const services: Services = { events, jobs, sessions, principals, audit, secrets };
 
   const app = createRouter();
-  // Tracing off (no exporter): no span to make, no context to carry, no layer.
-  if (isRecordingTracer(platform.tracer)) app.use("*", serverSpan(platform.tracer));
-  // The request id, logger, client IP and metrics first, as their own layer, outside the chain below: Hono turns an error thrown in the chain into the problem
-  // answer at the layer's edge, so the access log and metrics here see the status that went out.
-  app.use("*", requestContext(platform, services));
   const corsHeaders = cors({
     origin: (origin) =>
       config.CORS_ORIGINS.includes("*") ? origin : config.CORS_ORIGINS.includes(origin) ? origin : null,
@@ -144,6 +139,11 @@ export function createApp(platform: Platform): AppInstance {
   app.use(
     "*",
     chain(
+      // Tracing off (no exporter): no span to make, no context to carry, no step.
+      ...(isRecordingTracer(platform.tracer) ? [serverSpan(platform.tracer)] : []),
+      // Request id, logger, client IP, access log and metrics; it turns an error thrown after it into
+      // the problem answer itself, so what it logs and counts is the status that went out.
+      requestContext(platform, services),
       standardHeaders({ hsts: config.isProduction, cors: corsHeaders }),
       under("/api/v1", apiVersion()),
       // On Workers, workerd and Cloudflare's edge compress responses; doing it here too would double-encode.

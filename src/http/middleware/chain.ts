@@ -11,9 +11,10 @@ type Handler = MiddlewareHandler<AppEnv>;
  * hono/combine's `every`: it runs Hono's compose inside, adding an async wrapper per middleware.
  *
  * What Hono does at each layer's edge happens once, at this layer's: an error thrown inside becomes
- * the problem answer there (so a step working after `next` sees the error, not the answer; keep
- * access logging and metrics outside), and a Response a step returns instead of calling `next`
- * becomes `c.res` there, unless the step sets `c.res` itself.
+ * the problem answer there (so a step working after `next` sees the error, not the answer: a step
+ * that must see the answer's status, like the request context's access log, turns the error into
+ * the answer itself), and a Response a step returns instead of calling `next` becomes `c.res` there,
+ * unless the step sets `c.res` itself.
  */
 export function chain(...middleware: Handler[]): Handler {
   return (c, next) => {

@@ -3,6 +3,7 @@ import { matchedRoutes } from "hono/route";
 import { CidrSet, resolveClientIp } from "../../lib/ip";
 import type { Logger, Platform } from "../../ports/platform";
 import type { AppEnv, Services } from "../context";
+import { onError } from "../problem";
 
 /**
  * Route template the request was routed to (`/api/v1/admin/jobs/:id/run`), never the raw path: the
@@ -78,7 +79,16 @@ export function requestContext(platform: Platform, services: Services): Middlewa
       waitUntil?.(p);
     });
     try {
-      await next();
+      // A step that answers instead of calling next (a CORS preflight) returns its Response.
+      const answered: unknown = await next();
+      if (answered instanceof Response && !c.finalized) c.res = answered;
+    } catch (err) {
+      // What Hono does at the edge of a layer, done here because this runs inside the request chain
+      // (http/middleware/chain.ts): the error becomes the problem answer before the access log and
+      // metrics below read its status.
+      if (!(err instanceof Error)) throw err;
+      c.error = err;
+      c.res = onError(err, c);
     } finally {
       const seconds = (performance.now() - started) / 1000;
       const route = routeTemplate(c);
