@@ -145,18 +145,22 @@ export function createApp(platform: Platform): AppInstance {
       // the problem answer itself, so what it logs and counts is the status that went out.
       requestContext(platform, services),
       standardHeaders({ hsts: config.isProduction, cors: corsHeaders }),
-      under("/api/v1", apiVersion()),
       // On Workers, workerd and Cloudflare's edge compress responses; doing it here too would double-encode.
       ...(platform.runtime !== "worker" ? [compression(1024)] : []),
       builtBodies("/api/v1/"),
-      // Both body checks; a request without a body (every GET) has nothing to check.
-      under("/api/v1", (c, next) =>
-        c.req.raw.body === null
-          ? next()
-          : (isUpload(c.req.path) ? uploadLimit : jsonLimit)(c, () => jsonOnly(c, next) as Promise<void>),
+      under(
+        "/api/v1",
+        chain(
+          apiVersion(),
+          // Both body checks; a request without a body (every GET) has nothing to check.
+          (c, next) =>
+            c.req.raw.body === null
+              ? next()
+              : (isUpload(c.req.path) ? uploadLimit : jsonLimit)(c, () => jsonOnly(c, next) as Promise<void>),
+          authenticate(),
+          rateLimits(config),
+        ),
       ),
-      under("/api/v1", authenticate()),
-      under("/api/v1", rateLimits(config)),
     ),
   );
   app.use("/docs", documentHeaders({ hsts: config.isProduction, csp: DOCS_CSP }));

@@ -33,20 +33,20 @@ export function createQueryObserver(deps: {
     metrics.dbQuery({ operation, ok }, ms / 1000);
     if (ms > slowQueryMs) logger.warn({ durationMs: Math.round(ms), sql: sql.slice(0, 500) }, "slow query");
   };
-  // Tracing off: the duration histogram and the slow-query log only.
-  if (!isRecordingTracer(tracer))
-    return async (operation, sql, run) => {
-      const started = performance.now();
-      let ok = true;
-      try {
-        return await run();
-      } catch (err) {
-        ok = false;
-        throw err;
-      } finally {
-        record(operation, sql, started, ok);
-      }
-    };
+  // The duration histogram and the slow-query log; with tracing off, nothing more.
+  const measured: QueryObserver = async (operation, sql, run) => {
+    const started = performance.now();
+    let ok = true;
+    try {
+      return await run();
+    } catch (err) {
+      ok = false;
+      throw err;
+    } finally {
+      record(operation, sql, started, ok);
+    }
+  };
+  if (!isRecordingTracer(tracer)) return measured;
   return (operation, sql, run) =>
     tracer.startActiveSpan(
       `db.${operation}`,
@@ -59,17 +59,13 @@ export function createQueryObserver(deps: {
         },
       },
       async (span) => {
-        const started = performance.now();
-        let ok = true;
         try {
-          return await run();
+          return await measured(operation, sql, run);
         } catch (err) {
-          ok = false;
           span.recordException(err as Error);
           span.setStatus({ code: SpanStatusCode.ERROR, message: (err as Error).message });
           throw err;
         } finally {
-          record(operation, sql, started, ok);
           span.end();
         }
       },

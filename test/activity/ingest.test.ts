@@ -195,26 +195,30 @@ describe("concurrency", () => {
   });
 });
 
+/** A plan for `who` of one new heartbeat at `time`, made on the state read now. */
+const planFor = async (who: Awaited<ReturnType<typeof tracker>>, id: string, time: string) => {
+  const rows = [{ ...stored(id, time), keyboard: null, mouse: null }];
+  const state = await readIngestState(t.platform.db, {
+    orgId: who.orgId,
+    member: { id: who.memberId },
+    first: firstKey(rows),
+    clientIds: [id],
+  });
+  return planIngest(state, rows, {
+    orgId: who.orgId,
+    memberId: who.memberId,
+    now: t.clock.now().getTime(),
+    pulsetimeMs: 60_000,
+    idleThresholdMs: 300_000,
+    status: state.member?.status ?? "offline",
+  });
+};
+
 describe("optimistic lock", () => {
   test("a write planned on a state that moved is refused whole (guard), nothing of it stored", async () => {
     const who = await tracker(t);
     await ingest(t, who, [hb(at("08:00:00"), { duration: 30 })]);
-    const rows = [{ ...stored("lock-a", at("08:00:30")), keyboard: null, mouse: null }];
-    const key = {
-      orgId: who.orgId,
-      member: { id: who.memberId },
-      first: firstKey(rows),
-      clientIds: ["lock-a"],
-    };
-    const state = await readIngestState(t.platform.db, key);
-    const plan = planIngest(state, rows, {
-      orgId: who.orgId,
-      memberId: who.memberId,
-      now: t.clock.now().getTime(),
-      pulsetimeMs: 60_000,
-      idleThresholdMs: 300_000,
-      status: state.member?.status ?? "offline",
-    });
+    const plan = await planFor(who, "lock-a", at("08:00:30"));
     await ingest(t, who, [hb(at("08:01:00"), { duration: 30 })]); // moves the version
     const err = await commitIngest(t.platform.db, plan).catch((e: unknown) => e);
     expect(isGuardFailure(err)).toBe(true);
@@ -253,25 +257,6 @@ describe("optimistic lock", () => {
 });
 
 describe("group commit", () => {
-  /** A plan for `who` of one new heartbeat at `time`, made on the state read now. */
-  const planFor = async (who: Awaited<ReturnType<typeof tracker>>, id: string, time: string) => {
-    const rows = [{ ...stored(id, time), keyboard: null, mouse: null }];
-    const state = await readIngestState(t.platform.db, {
-      orgId: who.orgId,
-      member: { id: who.memberId },
-      first: firstKey(rows),
-      clientIds: [id],
-    });
-    return planIngest(state, rows, {
-      orgId: who.orgId,
-      memberId: who.memberId,
-      now: t.clock.now().getTime(),
-      pulsetimeMs: 60_000,
-      idleThresholdMs: 300_000,
-      status: state.member?.status ?? "offline",
-    });
-  };
-
   test("concurrent ingests of many members are committed together, each stored as if alone", async () => {
     const first = await tracker(t);
     const crew = [

@@ -7,23 +7,13 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { eq } from "drizzle-orm";
 import { memberships, timeEntries } from "../../src/db/schema";
 import { newId } from "../../src/lib/ids";
+import type { MemberStatsView } from "../../src/modules/members/stats.service";
 import { hb, ingest, type Tracker, tracker } from "../activity/support";
 import { createTestApp, type TestApp } from "../support/app";
 import { type SeededMember, seedMember } from "../support/identity";
 
-interface Stat {
-  memberId: string;
-  name: string;
-  timezone: string;
-  status: string;
-  lastSeenAt: string | null;
-  trackedTodaySeconds: number | null;
-  trackedWeekSeconds: number | null;
-  activeSecondsToday: number | null;
-  idleSecondsToday: number | null;
-  activePercent: number | null;
-  runningTimer: { entryId: string; seconds: number; startAt: string } | null;
-}
+/** One member's row of `GET /api/v1/members/stats`, as the service types it. */
+type Stat = MemberStatsView;
 
 let t: TestApp;
 let manager: SeededMember;

@@ -51,16 +51,15 @@ export function compression(threshold = 1024): MiddlewareHandler<AppEnv> {
     )
       return;
     brotli ??= supports("brotli");
+    // `Vary: Accept-Encoding` is on every answer already (standardHeaders).
     const encoding = pickEncoding(c.req.header("accept-encoding") as string, brotli);
-    // standardHeaders names Accept-Encoding in Vary already; a response built without them gets it here.
-    if (!/accept-encoding/i.test(res.headers.get("vary") ?? ""))
-      res.headers.append("Vary", "Accept-Encoding");
     if (!encoding) return;
     let body: ReadableStream<Uint8Array> | ArrayBuffer = res.body;
     const built = c.get("builtBody");
-    const length = built?.res === res ? String(built.bytes) : res.headers.get("content-length");
-    if (length !== null) {
-      if (Number(length) < threshold) return;
+    const declared = res.headers.get("content-length");
+    const size = built?.res === res ? built.bytes : declared === null ? null : Number(declared);
+    if (size !== null) {
+      if (size < threshold) return;
     } else if (BUFFERED.test(type)) {
       body = await res.arrayBuffer();
       if (body.byteLength < threshold) {

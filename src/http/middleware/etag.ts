@@ -58,16 +58,17 @@ export function builtBodies(tagPrefix: string): MiddlewareHandler<AppEnv> {
       // tag going in with the other headers; else (`c.status()` set it) once the answer tells.
       const stated = typeof arg === "number" ? arg : (arg as ResponseInit | undefined)?.status;
       const given = headers as Record<string, string> | undefined;
+      const digestTag = () => `"${digest(data as string | Uint8Array)}"`;
       const early =
         tag && stated !== undefined && stated >= 200 && stated < 300
-          ? (given?.ETag ?? `"${digest(data as string | Uint8Array)}"`)
+          ? (given?.ETag ?? digestTag())
           : undefined;
       const res = body(data, arg, early ? { ...given, ETag: early } : headers);
       (c as Context<AppEnv>).set("builtBody", { res, bytes });
       if (!tag || !res.ok) return res;
       let etag = early;
       if (!etag) {
-        etag = res.headers.get("etag") ?? `"${digest(data as string | Uint8Array)}"`;
+        etag = res.headers.get("etag") ?? digestTag();
         res.headers.set("ETag", etag);
       }
       const ifNoneMatch = c.req.header("if-none-match");

@@ -4,6 +4,7 @@ import type { AppEnv } from "../context";
 import { CURRENT_API_VERSION } from "./api";
 
 export const API_CSP = "default-src 'none'; frame-ancestors 'none'";
+const HSTS = "max-age=63072000; includeSubDomains";
 
 type HeaderList = readonly (readonly [string, string])[];
 
@@ -31,7 +32,7 @@ export function standardHeaders(opts: {
     ["X-Frame-Options", "DENY"],
     ["Referrer-Policy", "no-referrer"],
     ["Content-Security-Policy", API_CSP],
-    ...(opts.hsts ? [["Strict-Transport-Security", "max-age=63072000; includeSubDomains"] as const] : []),
+    ...(opts.hsts ? [["Strict-Transport-Security", HSTS] as const] : []),
   ];
   const api: HeaderList = [
     ...common,
@@ -64,7 +65,7 @@ export function standardHeaders(opts: {
 /** Hono's secureHeaders for HTML documents (the docs page): the full browser set and their CSP. */
 export function documentHeaders(opts: { hsts: boolean; csp: string }): MiddlewareHandler<AppEnv> {
   const headers = secureHeaders({
-    strictTransportSecurity: opts.hsts ? "max-age=63072000; includeSubDomains" : false,
+    strictTransportSecurity: opts.hsts ? HSTS : false,
     xFrameOptions: "DENY",
     referrerPolicy: "no-referrer",
     crossOriginResourcePolicy: "same-site",

@@ -47,17 +47,15 @@ interface KeyState {
   verified: Map<string, { claims: AccessClaims; exp: number }>;
 }
 const VERIFIED_MAX = 10_000;
-const keyStates = new Map<string, KeyState>();
-/** By settings object too: the app passes one object for its life, and this skips building the id. */
-const keyStatesBySettings = new WeakMap<JwtSettings, KeyState>();
+/**
+ * By settings object: the app hands one object (SessionService.jwt) to every sign and verify for its
+ * life, so the key is imported once and the verified tokens are the app's own.
+ */
+const keyStates = new WeakMap<JwtSettings, KeyState>();
 
 function keyFor(settings: JwtSettings): KeyState {
-  const known = keyStatesBySettings.get(settings);
-  if (known) return known;
-  const id = `${settings.secret}\u0000${settings.issuer}\u0000${settings.audience}`;
-  let state = keyStates.get(id);
+  let state = keyStates.get(settings);
   if (!state) {
-    if (keyStates.size >= 16) keyStates.clear(); // a handful per process (tests build many apps)
     state = {
       key: crypto.subtle.importKey(
         "raw",
@@ -68,9 +66,8 @@ function keyFor(settings: JwtSettings): KeyState {
       ),
       verified: new Map(),
     };
-    keyStates.set(id, state);
+    keyStates.set(settings, state);
   }
-  keyStatesBySettings.set(settings, state);
   return state;
 }
 
