@@ -5,10 +5,10 @@ import type { Services } from "./http/context";
 import { apiVersion, requireJsonBody } from "./http/middleware/api";
 import { chain, under } from "./http/middleware/chain";
 import { compression } from "./http/middleware/compression";
-import { builtBodies } from "./http/middleware/etag";
-import { documentHeaders, standardHeaders } from "./http/middleware/headers";
+import { documentHeaders } from "./http/middleware/headers";
 import { rateLimits } from "./http/middleware/limits";
 import { requestContext } from "./http/middleware/request-context";
+import { corsRequests, responses } from "./http/middleware/responses";
 import { serverSpan } from "./http/middleware/telemetry";
 import { notFoundHandler } from "./http/not-found";
 import { createRouter, type Router } from "./http/openapi";
@@ -143,11 +143,14 @@ export function createApp(platform: Platform): AppInstance {
       ...(isRecordingTracer(platform.tracer) ? [serverSpan(platform.tracer)] : []),
       // Request id, logger, client IP, access log and metrics; it turns an error thrown after it into
       // the problem answer itself, so what it logs and counts is the status that went out.
-      requestContext(platform, services),
-      standardHeaders({ hsts: config.isProduction, cors: corsHeaders }),
+      requestContext(
+        platform,
+        services,
+        responses({ hsts: config.isProduction, apiPrefix: "/api/v1/", tagPrefix: "/api/v1/" }),
+      ),
+      corsRequests(corsHeaders),
       // On Workers, workerd and Cloudflare's edge compress responses; doing it here too would double-encode.
       ...(platform.runtime !== "worker" ? [compression(1024)] : []),
-      builtBodies("/api/v1/"),
       under(
         "/api/v1",
         chain(

@@ -33,6 +33,19 @@ t.app.get("/api/v1/test/status", (c) => {
   c.status(200);
   return c.json({ via: "c.status" });
 });
+// A handler that returns a Response it made itself; one that sets a header after building its answer;
+// one that overrides a header of the standard set; one that deletes one.
+t.app.get("/api/v1/test/raw", () => new Response("raw", { headers: { "Content-Type": "text/plain", Vary: "Cookie" } }));
+t.app.get("/api/v1/test/late", (c) => {
+  const res = c.json({ late: true });
+  c.header("X-Late", "yes");
+  return res;
+});
+t.app.get("/api/v1/test/public", (c) => {
+  c.header("Cache-Control", "public, max-age=5");
+  c.header("X-Frame-Options", undefined);
+  return c.json({ ok: true });
+});
 afterAll(() => t.close());
 
 async function problem(res: Response) {
@@ -348,6 +361,42 @@ describe("request handling", () => {
       expect(res.headers.get("vary")).toContain("Accept-Version");
       expect(res.headers.get("vary")).toContain("Origin");
     }
+  });
+
+  test("every answer gets the standard headers: a Response a handler made, a 304, a header set after building", async () => {
+    const standard = (res: Response) => {
+      expect(res.headers.get("x-request-id")).toMatch(/^[0-9a-f-]{36}$/);
+      expect(res.headers.get("api-version")).toBe("1");
+      expect(res.headers.get("x-content-type-options")).toBe("nosniff");
+      expect(res.headers.get("content-security-policy")).toBe("default-src 'none'; frame-ancestors 'none'");
+    };
+    const raw = await t.app.request("/api/v1/test/raw", { headers: { "x-request-id": "raw-1" } });
+    expect(raw.headers.get("x-request-id")).toBe("raw-1");
+    expect(raw.headers.get("api-version")).toBe("1");
+    expect(raw.headers.get("cache-control")).toBe("private, no-store");
+    // Its own headers stay; its Vary gains ours rather than losing either.
+    expect(raw.headers.get("content-type")).toBe("text/plain");
+    expect(raw.headers.get("vary")).toBe("Cookie, Origin, Accept-Version, Accept-Encoding");
+    expect(await raw.text()).toBe("raw");
+    const tag = (await t.app.request("/api/v1/health")).headers.get("etag")!;
+    const notModified = await t.app.request("/api/v1/health", {
+      headers: { "if-none-match": tag, "x-request-id": "cond-1" },
+    });
+    expect(notModified.status).toBe(304);
+    expect(notModified.headers.get("x-request-id")).toBe("cond-1");
+    const late = await t.app.request("/api/v1/test/late");
+    standard(late);
+    expect(late.headers.get("x-late")).toBe("yes");
+    expect(await late.json()).toEqual({ late: true });
+    const own = await t.app.request("/api/v1/test/public");
+    standard(own);
+    expect(own.headers.get("cache-control")).toBe("public, max-age=5");
+    expect(own.headers.has("x-frame-options")).toBe(false);
+    // The prebuilt set itself is untouched by what one answer changed.
+    const next = await t.app.request("/api/v1/health");
+    expect(next.headers.get("cache-control")).toBe("private, no-store");
+    expect(next.headers.get("x-frame-options")).toBe("DENY");
+    expect(next.headers.get("x-late")).toBeNull();
   });
 
   test("deprecated routes carry Deprecation, Sunset and a successor Link", async () => {

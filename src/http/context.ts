@@ -58,7 +58,7 @@ export interface AppVariables {
   principal?: Principal;
   /** The profile behind a member principal (set with it by the auth middleware, from the same read). */
   identity?: Identity;
-  /** The last answer `c.body`/`c.json` built in memory and its size in bytes (http/middleware/etag.ts). */
+  /** The last answer `c.body`/`c.json` built in memory and its size in bytes (http/middleware/responses.ts). */
   builtBody?: { res: Response; bytes: number };
   /** Work after the response (waitUntil on Workers, tracked promise on Bun). */
   defer: (work: Promise<unknown>) => void;

@@ -16,21 +16,32 @@ const MEMO_MAX = 4096;
 export class MemoRouter<T> implements Router<T> {
   readonly name = "MemoRouter";
   readonly #inner: Router<T> = new SmartRouter<T>({ routers: [new RegExpRouter(), new TrieRouter()] });
-  readonly #memo = new Map<string, Result<T>>();
+  /** Method → path → result (no key string built per request: the path alone is hashed). */
+  readonly #memo = new Map<string, Map<string, Result<T>>>();
+  #size = 0;
 
   add(method: string, path: string, handler: T): void {
-    this.#memo.clear();
+    this.#forget();
     this.#inner.add(method, path, handler);
   }
 
   match(method: string, path: string): Result<T> {
-    const key = `${method} ${path}`;
-    let result = this.#memo.get(key);
-    if (!result) {
-      result = this.#inner.match(method, path);
-      if (this.#memo.size >= MEMO_MAX) this.#memo.clear();
-      this.#memo.set(key, result);
+    const remembered = this.#memo.get(method)?.get(path);
+    if (remembered) return remembered;
+    const result = this.#inner.match(method, path);
+    if (this.#size >= MEMO_MAX) this.#forget();
+    let byPath = this.#memo.get(method);
+    if (!byPath) {
+      byPath = new Map();
+      this.#memo.set(method, byPath);
     }
+    byPath.set(path, result);
+    this.#size++;
     return result;
+  }
+
+  #forget(): void {
+    this.#memo.clear();
+    this.#size = 0;
   }
 }

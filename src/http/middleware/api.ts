@@ -7,7 +7,7 @@ export const CURRENT_API_VERSION = "1";
 
 /**
  * `Accept-Version` selects the API version (default and only one today: 1); every response says
- * which version answered in `API-Version` and is private by default (both set by standardHeaders).
+ * which version answered in `API-Version` and is private by default (both in the header sets of http/middleware/headers.ts).
  */
 export function apiVersion(): MiddlewareHandler<AppEnv> {
   return (c, next) => {

@@ -51,7 +51,7 @@ export function compression(threshold = 1024): MiddlewareHandler<AppEnv> {
     )
       return;
     brotli ??= supports("brotli");
-    // `Vary: Accept-Encoding` is on every answer already (standardHeaders).
+    // `Vary: Accept-Encoding` is on every answer already (headers.ts).
     const encoding = pickEncoding(c.req.header("accept-encoding") as string, brotli);
     if (!encoding) return;
     let body: ReadableStream<Uint8Array> | ArrayBuffer = res.body;

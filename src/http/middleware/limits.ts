@@ -95,13 +95,15 @@ async function loginEmail(c: Context<AppEnv>): Promise<string> {
 export function rateLimits(config: Config): MiddlewareHandler<AppEnv> {
   const rules = rateLimitPolicies(config);
   const allowList = new CidrSet(config.RATE_LIMIT_ALLOWLIST);
-  const limit = (name: PolicyName, key: Key) => rateLimit({ name, ...rules[name], key });
+  const limit = (name: PolicyName, key: Key, after = false) =>
+    rateLimit({ name, ...rules[name], key, after });
 
   const ipKey: Key = (c) => {
     const ip = c.get("clientIp")();
     return allowList.has(ip) ? null : `ip:${ipBucket(ip)}`;
   };
-  const callerPolicy = (name: PolicyName) => limit(name, (c) => callerKey(c.get("principal")));
+  const callerPolicy = (name: PolicyName, after = false) =>
+    limit(name, (c) => callerKey(c.get("principal")), after);
 
   const byIp = new Map<string, MiddlewareHandler<AppEnv>>();
   for (const [path, name] of Object.entries(IP_ROUTES)) {
@@ -118,6 +120,8 @@ export function rateLimits(config: Config): MiddlewareHandler<AppEnv> {
   }
   const ingest = new Map(Object.entries(INGEST_ROUTES).map(([path, name]) => [path, callerPolicy(name)]));
   const api = callerPolicy("api");
+  // After a route's per-IP policy, whose fields are on the answer already.
+  const apiAfterIp = callerPolicy("api", true);
 
   return (c, next) => {
     if (c.req.method === "POST") {
@@ -125,7 +129,7 @@ export function rateLimits(config: Config): MiddlewareHandler<AppEnv> {
       const perAgent = ingest.get(path);
       if (perAgent) return perAgent(c, next);
       const perIp = byIp.get(path);
-      if (perIp) return perIp(c, () => api(c, next) as Promise<void>);
+      if (perIp) return perIp(c, () => apiAfterIp(c, next) as Promise<void>);
     }
     return api(c, next);
   };

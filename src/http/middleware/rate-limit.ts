@@ -9,6 +9,11 @@ export interface RateLimitOptions extends RateLimitRule {
   name: string;
   /** Bucket key for this request; null skips limiting (e.g. an allow-listed client). */
   key: (c: Context<AppEnv>) => string | null | Promise<string | null>;
+  /**
+   * Another policy of the same request set its fields before this one: add this policy's items to
+   * those lists instead of setting them (appending costs about twice a set on Bun's Headers).
+   */
+  after?: boolean;
 }
 
 /**
@@ -16,8 +21,10 @@ export interface RateLimitOptions extends RateLimitRule {
  * answers with the IETF RateLimit fields (draft-ietf-httpapi-ratelimit-headers):
  * `RateLimit-Policy: "api";q=100;w=60` and `RateLimit: "api";r=99;t=42`; 429 adds `Retry-After`.
  * Both fields are structured-field lists, so when several policies apply to one request (the
- * per-IP one of a route and the per-user API one) each appends its own item.
+ * per-IP one of a route and the per-user API one) the later ones (`after`) append their items.
  */
+const APPEND = { append: true } as const;
+
 export function rateLimit(opts: RateLimitOptions): MiddlewareHandler<AppEnv> {
   const policy = `"${opts.name}";q=${opts.max};w=${Math.ceil(opts.window / 1000)}`;
   const rule = { window: opts.window, max: opts.max };
@@ -39,8 +46,8 @@ export function rateLimit(opts: RateLimitOptions): MiddlewareHandler<AppEnv> {
           });
         }
         // On the response being prepared, so the handler's answer and any error answer both carry them.
-        c.header("RateLimit-Policy", policy, { append: true });
-        c.header("RateLimit", state, { append: true });
+        c.header("RateLimit-Policy", policy, opts.after ? APPEND : undefined);
+        c.header("RateLimit", state, opts.after ? APPEND : undefined);
         return next();
       });
     }) as Promise<void>;

@@ -4,6 +4,7 @@ import { CidrSet, resolveClientIp } from "../../lib/ip";
 import type { Logger, Platform } from "../../ports/platform";
 import type { AppEnv, Services } from "../context";
 import { onError } from "../problem";
+import { isCors, type Responses } from "./responses";
 
 /**
  * Route template the request was routed to (`/api/v1/admin/jobs/:id/run`), never the raw path: the
@@ -45,7 +46,11 @@ const CLIENT_REQUEST_ID = /^[\w=-]{1,128}$/;
  * The request id is hono/request-id's rule, done here rather than by that middleware: one Hono
  * layer fewer on every request (each profiled at about half a microsecond).
  */
-export function requestContext(platform: Platform, services: Services): MiddlewareHandler<AppEnv> {
+export function requestContext(
+  platform: Platform,
+  services: Services,
+  responses: Responses,
+): MiddlewareHandler<AppEnv> {
   const { TRUST_PROXY, TRUSTED_PROXIES } = platform.config;
   const trustedProxies = new CidrSet(TRUSTED_PROXIES);
   const hasExecutionCtx = platform.runtime === "worker";
@@ -54,11 +59,12 @@ export function requestContext(platform: Platform, services: Services): Middlewa
     const asked = c.req.header("x-request-id");
     const requestId = asked !== undefined && CLIENT_REQUEST_ID.test(asked) ? asked : crypto.randomUUID();
     c.set("requestId", requestId);
-    c.header("X-Request-Id", requestId);
     const logger = lazyChild(platform.logger, { requestId });
     c.set("platform", platform);
     c.set("services", services);
     c.set("logger", logger);
+    // How this request's answer is built and what it carries, X-Request-Id included (responses.ts).
+    const answer = responses.begin(c, requestId, isCors(c));
     // Socket address unless TRUST_PROXY names the header our proxy sets (lib/ip.ts resolveClientIp),
     // worked out when first asked: most requests never need it (asking Bun for the socket address
     // profiled at 2% of a cheap authenticated GET).
@@ -90,6 +96,7 @@ export function requestContext(platform: Platform, services: Services): Middlewa
       c.error = err;
       c.res = onError(err, c);
     } finally {
+      responses.finish(c, answer);
       const seconds = (performance.now() - started) / 1000;
       const route = routeTemplate(c);
       const status = c.res.status;
