@@ -35,7 +35,10 @@ t.app.get("/api/v1/test/status", (c) => {
 });
 // A handler that returns a Response it made itself; one that sets a header after building its answer;
 // one that overrides a header of the standard set; one that deletes one.
-t.app.get("/api/v1/test/raw", () => new Response("raw", { headers: { "Content-Type": "text/plain", Vary: "Cookie" } }));
+t.app.get(
+  "/api/v1/test/raw",
+  () => new Response("raw", { headers: { "Content-Type": "text/plain", Vary: "Cookie" } }),
+);
 t.app.get("/api/v1/test/late", (c) => {
   const res = c.json({ late: true });
   c.header("X-Late", "yes");
