@@ -164,7 +164,7 @@ export class MemoryRateLimiter implements RateLimiter {
 
   consume(key: string, rule: RateLimitRule): RateLimitResult {
     checkTtl(rule.window);
-    const now = this.#clock.now().getTime();
+    const now = this.#clock.ms();
     if (++this.#hits % SWEEP_EVERY === 0) this.#sweep(now);
     let w = this.#windows.get(key);
     if (!w || w.resetAt <= now) {

@@ -34,7 +34,7 @@ export function rateLimit(opts: RateLimitOptions): MiddlewareHandler<AppEnv> {
       if (key === null) return next();
       const { rateLimiter, clock } = c.get("platform");
       return then(rateLimiter.consume(`rl:${opts.name}:${key}`, rule), (r) => {
-        const resetSeconds = Math.max(0, Math.ceil((r.resetAt.getTime() - clock.now().getTime()) / 1000));
+        const resetSeconds = Math.max(0, Math.ceil((r.resetAt.getTime() - clock.ms()) / 1000));
         const state = `"${opts.name}";r=${r.remaining};t=${resetSeconds}`;
         if (!r.allowed) {
           throw new AppError(429, "RATE_LIMITED", `Too many requests; retry in ${resetSeconds} s`, {

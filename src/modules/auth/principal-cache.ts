@@ -127,7 +127,7 @@ export class PrincipalCache<V> {
       return undefined;
     }
     const entry = this.#entries.get(key);
-    if (!entry || this.#clock.now().getTime() - entry.storedAt >= this.#ttlMs) {
+    if (!entry || this.#clock.ms() - entry.storedAt >= this.#ttlMs) {
       if (entry) this.#drop(key);
       this.#stats.misses++;
       return undefined;
@@ -148,7 +148,7 @@ export class PrincipalCache<V> {
       const oldest = this.#entries.keys().next().value;
       if (oldest !== undefined) this.#drop(oldest);
     }
-    this.#entries.set(key, { value, userId, storedAt: this.#clock.now().getTime() });
+    this.#entries.set(key, { value, userId, storedAt: this.#clock.ms() });
     const keys = this.#byUser.get(userId);
     if (keys) keys.add(key);
     else this.#byUser.set(userId, new Set([key]));
