@@ -18,7 +18,7 @@
 import { type Algorithm, hash, verify } from "@node-rs/argon2";
 import { ARGON2_PARAMS } from "../src/adapters/passwords/params";
 import { type ServerProcess, startServer, stopAll } from "../test/support/process";
-import { argNum, BENCH_ALLOWLIST, hasFlag, median, quantile, round, sortNum } from "./lib";
+import { argNum, BENCH_ALLOWLIST, hasFlag, median, medians, quantile, report, round, sortNum } from "./lib";
 
 const SECONDS = argNum("seconds", 10);
 const RUNS = argNum("runs", 3);
@@ -76,7 +76,7 @@ async function argon2Floor(seconds: number): Promise<number> {
   return n / seconds;
 }
 
-interface RunResult {
+interface RunResult extends Record<string, number> {
   loginsPerSec: number;
   loginP50: number;
   loginP99: number;
@@ -212,27 +212,17 @@ try {
   await stopAll();
 }
 
-const med = Object.fromEntries(
-  (Object.keys(results[0]!) as (keyof RunResult)[]).map((k) => [k, median(results.map((r) => r[k]))]),
-) as unknown as RunResult;
-
-if (JSON_OUT) {
-  console.log(
-    JSON.stringify(
-      {
-        seconds: SECONDS,
-        runs: RUNS,
-        concurrency: CONCURRENCY,
-        rateLimitAllowlist: BENCH_ALLOWLIST,
-        medians: med,
-        results,
-      },
-      null,
-      2,
-    ),
-  );
-} else {
-  const rows: [string, string][] = [
+const med = medians(results);
+report(
+  {
+    seconds: SECONDS,
+    runs: RUNS,
+    concurrency: CONCURRENCY,
+    rateLimitAllowlist: BENCH_ALLOWLIST,
+    medians: med,
+    results,
+  },
+  [
     [
       "argon2id parameters",
       `m=${ARGON2_PARAMS.memoryCost} KiB, t=${ARGON2_PARAMS.timeCost}, p=${ARGON2_PARAMS.parallelism}`,
@@ -256,8 +246,5 @@ if (JSON_OUT) {
     ["median login, wrong password", `${round(med.wrongPasswordMedian, 2)} ms`],
     ["difference (unknown − wrong)", `${round(med.enumerationDiffMs, 2)} ms`],
     ["non-200 logins under load", `${med.errors}`],
-  ];
-  const w = Math.max(...rows.map(([k]) => k.length));
-  console.log("");
-  for (const [k, v] of rows) console.log(`${k.padEnd(w)}  ${v}`);
-}
+  ],
+);

@@ -41,9 +41,9 @@ import {
   medians,
   ms,
   postJson,
-  printTable,
   quantile,
   ratioText,
+  report,
   round,
   sortNum,
   UNLIMITED_RATE,
@@ -294,42 +294,36 @@ try {
 }
 
 const med = medians(results);
-if (JSON_OUT) {
-  console.log(
-    JSON.stringify({ dataSet: seedLine, samples: SAMPLES, runs: RUNS, medians: med, results }, null, 2),
-  );
-} else {
-  printTable([
-    ["data set", seedLine],
-    [
-      "method",
-      `sequential client, ${SAMPLES} requests per measurement, ${RUNS} runs (medians), Accept-Encoding: ${ACCEPT_ENCODING}`,
-    ],
-    [
-      "rate limits of the server",
-      `RATE_LIMIT_API/HEARTBEATS=${UNLIMITED_RATE}, RATE_LIMIT_ALLOWLIST=${BENCH_ALLOWLIST}`,
-    ],
-    ["floor: GET /api/v1/me p50 / p95", `${ms(med.meP50)} / ${ms(med.meP95)}`],
-    [
-      "stats (100 of 1,000) cached p50 / p95 / p99",
-      `${ms(med.statsCachedP50)} / ${ms(med.statsCachedP95)} / ${ms(med.statsCachedP99)} (target p95 < 3 ms)`,
-    ],
-    [
-      "stats after a heartbeat (activity refresh) p50 / p95 / p99",
-      `${ms(med.statsUncachedP50)} / ${ms(med.statsUncachedP95)} / ${ms(med.statsUncachedP99)} (target p95 < 25 ms)`,
-    ],
-    [
-      "stats cold (after a time entry: all recomputed) p50 / p95 / p99",
-      `${ms(med.statsColdP50)} / ${ms(med.statsColdP95)} / ${ms(med.statsColdP99)} (target p95 < 25 ms)`,
-    ],
-    ["stats after a heartbeat p95 ÷ /me p95", ratioText(med.statsUncachedVsMe, "informational")],
-    [
-      "timeline, other member/day each time p50 / p95 / p99",
-      `${ms(med.timelineP50)} / ${ms(med.timelineP95)} / ${ms(med.timelineP99)} (target p95 < 25 ms; no server cache)`,
-    ],
-    [
-      "timeline, same member/day repeated p50 / p95",
-      `${ms(med.timelineRepeatP50)} / ${ms(med.timelineRepeatP95)}`,
-    ],
-  ]);
-}
+report({ dataSet: seedLine, samples: SAMPLES, runs: RUNS, medians: med, results }, [
+  ["data set", seedLine],
+  [
+    "method",
+    `sequential client, ${SAMPLES} requests per measurement, ${RUNS} runs (medians), Accept-Encoding: ${ACCEPT_ENCODING}`,
+  ],
+  [
+    "rate limits of the server",
+    `RATE_LIMIT_API/HEARTBEATS=${UNLIMITED_RATE}, RATE_LIMIT_ALLOWLIST=${BENCH_ALLOWLIST}`,
+  ],
+  ["floor: GET /api/v1/me p50 / p95", `${ms(med.meP50)} / ${ms(med.meP95)}`],
+  [
+    "stats (100 of 1,000) cached p50 / p95 / p99",
+    `${ms(med.statsCachedP50)} / ${ms(med.statsCachedP95)} / ${ms(med.statsCachedP99)} (target p95 < 3 ms)`,
+  ],
+  [
+    "stats after a heartbeat (activity refresh) p50 / p95 / p99",
+    `${ms(med.statsUncachedP50)} / ${ms(med.statsUncachedP95)} / ${ms(med.statsUncachedP99)} (target p95 < 25 ms)`,
+  ],
+  [
+    "stats cold (after a time entry: all recomputed) p50 / p95 / p99",
+    `${ms(med.statsColdP50)} / ${ms(med.statsColdP95)} / ${ms(med.statsColdP99)} (target p95 < 25 ms)`,
+  ],
+  ["stats after a heartbeat p95 ÷ /me p95", ratioText(med.statsUncachedVsMe, "informational")],
+  [
+    "timeline, other member/day each time p50 / p95 / p99",
+    `${ms(med.timelineP50)} / ${ms(med.timelineP95)} / ${ms(med.timelineP99)} (target p95 < 25 ms; no server cache)`,
+  ],
+  [
+    "timeline, same member/day repeated p50 / p95",
+    `${ms(med.timelineRepeatP50)} / ${ms(med.timelineRepeatP95)}`,
+  ],
+]);

@@ -143,11 +143,7 @@ export function createApp(platform: Platform): AppInstance {
       ...(isRecordingTracer(platform.tracer) ? [serverSpan(platform.tracer)] : []),
       // Request id, logger, client IP, access log and metrics; it turns an error thrown after it into
       // the problem answer itself, so what it logs and counts is the status that went out.
-      requestContext(
-        platform,
-        services,
-        responses({ hsts: config.isProduction, apiPrefix: "/api/v1/", tagPrefix: "/api/v1/" }),
-      ),
+      requestContext(platform, services, responses({ hsts: config.isProduction, apiPrefix: "/api/v1/" })),
       corsRequests(corsHeaders),
       // On Workers, workerd and Cloudflare's edge compress responses; doing it here too would double-encode.
       ...(platform.runtime !== "worker" ? [compression(1024)] : []),

@@ -304,7 +304,6 @@ export async function seedDatabase(
           pulsetimeMs: 60_000,
           idleThresholdMs: 300_000,
           heartbeats,
-          build: mrng.int(1, 2 ** 47),
         });
         counts.heartbeats += heartbeats.length;
       }

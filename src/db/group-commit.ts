@@ -29,8 +29,6 @@ export interface GroupCommitOptions<W, R> {
   weight?(write: W): number;
   maxWrites?: number;
   maxWeight?: number;
-  /** Runs `flush` soon, after pending I/O (default setImmediate, else a 0 ms timer). */
-  schedule?(flush: () => void): void;
 }
 
 interface Pending<W, R> {
@@ -46,7 +44,8 @@ export interface GroupCommitStats {
   retriedOneByOne: number;
 }
 
-const defaultSchedule = (fn: () => void) => {
+/** Runs `fn` soon, after pending I/O: setImmediate, else a 0 ms timer. */
+const schedule = (fn: () => void) => {
   const immediate = (globalThis as { setImmediate?: (f: () => void) => unknown }).setImmediate;
   if (immediate) immediate(fn);
   else setTimeout(fn, 0);
@@ -58,13 +57,11 @@ export class GroupCommit<W, R> {
   private running = false;
   private readonly maxWrites: number;
   private readonly maxWeight: number;
-  private readonly schedule: (fn: () => void) => void;
   readonly stats: GroupCommitStats = { groups: 0, writes: 0, largest: 0, retriedOneByOne: 0 };
 
   constructor(private readonly opts: GroupCommitOptions<W, R>) {
     this.maxWrites = opts.maxWrites ?? 256;
     this.maxWeight = opts.maxWeight ?? 10_000;
-    this.schedule = opts.schedule ?? defaultSchedule;
   }
 
   /** Commits `write` with whatever else is waiting; resolves with its own result or rejects with its own error. */
@@ -83,7 +80,7 @@ export class GroupCommit<W, R> {
   private kick(): void {
     if (this.scheduled || this.running || this.queue.length === 0) return;
     this.scheduled = true;
-    this.schedule(() => {
+    schedule(() => {
       this.scheduled = false;
       void this.flush();
     });

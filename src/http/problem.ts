@@ -22,10 +22,10 @@ export function problemResponse(c: Context<AppEnv>, err: AppError): Response {
   };
   const headers = new Headers({ "Content-Type": PROBLEM_JSON, "Cache-Control": "no-store" });
   for (const [k, v] of Object.entries(err.headers ?? {})) headers.set(k, v);
-  if (requestId) headers.set("X-Request-Id", requestId);
-  // Through c.body, so the headers prepared for this response (API-Version, Vary …) apply to it too.
+  // Through c.body (http/middleware/responses.ts), so it carries what every answer does: X-Request-Id,
+  // API-Version, Vary, the security headers, rate-limit fields.
   const res = c.body(JSON.stringify(body), { status: err.status as ContentfulStatusCode, headers });
-  // An error thrown after a response was built (c.res set) must not inherit its representation.
+  // Headers a route set for the answer it was making before it failed do not describe this one.
   for (const h of REPRESENTATION_HEADERS) res.headers.delete(h);
   return res;
 }

@@ -13,7 +13,7 @@ import { PRINCIPAL_CHANNEL } from "../../src/modules/auth/principal-cache";
 import { createTestApp, type TestApp } from "../support/app";
 import { changeRoleAsAdmin } from "../support/identity";
 import { requires } from "../support/requirements";
-import { bearer, login, me, post, register } from "./helpers";
+import { login, me, post, register } from "./helpers";
 
 const url = process.env.REDIS_URL;
 
@@ -76,9 +76,7 @@ if (requires("Redis (REDIS_URL)", !!url, "set REDIS_URL=redis://127.0.0.1:6379")
       );
       expect(pat.status).toBe(201);
       const token = ((await pat.json()) as { token: string }).token;
-      const role = async () =>
-        ((await (await b.app.request("/api/v1/me", { headers: bearer(token) })).json()) as { role: string })
-          .role;
+      const role = async () => ((await (await me(b, token)).json()) as { role: string }).role;
       expect(await role()).toBe("admin");
       await warmOn(b, token);
       const seen = b.services.principals.stats().invalidations;

@@ -3,8 +3,7 @@ import { and, eq } from "drizzle-orm";
 import { auditLog, memberships } from "../../src/db/schema";
 import type { DomainEvent } from "../../src/events/types";
 import { createTestApp, type TestApp } from "../support/app";
-import { type SeededMember, seedMember } from "../support/identity";
-import { membershipId } from "../tokens/support";
+import { membershipId, type SeededMember, seedMember } from "../support/identity";
 
 let t: TestApp;
 let admin: SeededMember;

@@ -402,7 +402,6 @@ function ingestWrite(from: number, tag: string) {
     now: NOW.getTime(),
     pulsetimeMs: 60_000,
     idleThresholdMs: 300_000,
-    build: 1_000 + batch,
     heartbeats: Array.from({ length: 20 }, (_, i) => ({
       clientId: `explain-${tag}-${batch}-${i}`,
       time: from + i * 5_000,

@@ -1,10 +1,11 @@
 import { afterEach, beforeEach, describe, expect, test } from "bun:test";
 import { and, eq } from "drizzle-orm";
 import sharp from "sharp";
+import { xxh3Hex } from "../../src/adapters/digest/xxh3";
 import { auditLog, screenshots } from "../../src/db/schema";
 import { createTestApp, type TestApp } from "../support/app";
-import { type SeededMember, seedMember } from "../support/identity";
-import { createPat, membershipId } from "../tokens/support";
+import { membershipId, type SeededMember, seedMember } from "../support/identity";
+import { createPat } from "../tokens/support";
 import {
   type Agent,
   agentFor,
@@ -154,7 +155,7 @@ describe("GET /api/v1/screenshots/{id}/image and /thumbnail", () => {
     expect(body.byteLength).toBe(shot?.size as number);
     expect(startsWith(body, JPEG_MAGIC)).toBe(true);
     // Tagged from the bytes served; a revalidation with the tag costs no image.
-    const tag = `"${Bun.hash.xxHash3(body).toString(16).padStart(16, "0")}"`;
+    const tag = `"${xxh3Hex(body)}"`;
     expect(res.headers.get("etag")).toBe(tag);
     const again = await t.app.request(shot?.imageUrl as string, {
       headers: { ...member.auth, "if-none-match": tag },

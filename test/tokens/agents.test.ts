@@ -4,8 +4,8 @@ import { and, eq } from "drizzle-orm";
 import { apiTokens, auditLog } from "../../src/db/schema";
 import { PAT_SCOPES } from "../../src/modules/tokens/tokens.service";
 import type { TestApp } from "../support/app";
-import { removeAsAdmin, seedMember } from "../support/identity";
-import { bearer, createAgent, createPat, createTokensApp, json, membershipId, setRole } from "./support";
+import { changeRoleAsAdmin, membershipId, removeAsAdmin, seedMember } from "../support/identity";
+import { bearer, createAgent, createPat, createTokensApp, json } from "./support";
 
 let t: TestApp;
 beforeEach(async () => {
@@ -253,7 +253,7 @@ describe("revoking agents", () => {
   test("a member demoted to viewer can still revoke their own agent; its token stops working at once", async () => {
     const m = await seedMember(t, "member");
     const agent = await createAgent(t, m);
-    await setRole(t, m, "viewer");
+    await changeRoleAsAdmin(t, m, "viewer");
     expect((await del(`/api/v1/agents/${agent.id}`, m.auth)).status).toBe(204);
     expect((await get("/api/v1/agents/me", bearer(agent.token))).status).toBe(401);
   });

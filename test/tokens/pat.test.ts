@@ -4,8 +4,8 @@ import { and, eq, sql } from "drizzle-orm";
 import { apiTokens, auditLog, memberships } from "../../src/db/schema";
 import { PAT_SCOPES } from "../../src/modules/tokens/tokens.service";
 import type { TestApp } from "../support/app";
-import { seedMember } from "../support/identity";
-import { bearer, createPat, createTokensApp, json, setRole } from "./support";
+import { changeRoleAsAdmin, seedMember } from "../support/identity";
+import { bearer, createPat, createTokensApp, json } from "./support";
 
 let t: TestApp;
 beforeEach(async () => {
@@ -232,9 +232,9 @@ describe("using a personal access token", () => {
     expect(res.status).toBe(403);
     expect(((await res.json()) as { code: string }).code).toBe("FORBIDDEN");
     // The role is read per request: promoted, the same token passes; demoted again, it is refused.
-    await setRole(t, m, "manager");
+    await changeRoleAsAdmin(t, m, "manager");
     expect((await t.app.request("/api/v1/_probe/members", json({}, bearer(pat.token)))).status).toBe(200);
-    await setRole(t, m, "viewer");
+    await changeRoleAsAdmin(t, m, "viewer");
     expect((await t.app.request("/api/v1/_probe/members", json({}, bearer(pat.token)))).status).toBe(403);
   });
 });

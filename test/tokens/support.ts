@@ -3,8 +3,6 @@ import { requirePermission } from "../../src/modules/auth/auth.middleware";
 import { createTestApp, type TestApp } from "../support/app";
 import { changeRoleAsAdmin, type SeededMember } from "../support/identity";
 
-export { membershipId } from "../support/identity";
-
 /**
  * A test app with three probe routes guarded exactly like real ones, so token behaviour is tested
  * through `requirePermission` without depending on which feature routes exist yet:
@@ -71,9 +69,4 @@ export async function createAgent(t: TestApp, member: SeededMember, name = "Lapt
   const res = await t.app.request("/api/v1/agents", json({ name }, member.auth));
   if (res.status !== 201) throw new Error(`createAgent: ${res.status} ${await res.text()}`);
   return (await res.json()) as CreatedAgent;
-}
-
-/** Changes the member's role through the API, as an admin would (see changeRoleAsAdmin). */
-export async function setRole(t: TestApp, m: SeededMember, role: "admin" | "manager" | "member" | "viewer") {
-  await changeRoleAsAdmin(t, m, role);
 }

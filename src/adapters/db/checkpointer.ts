@@ -19,20 +19,17 @@ export const BACKSTOP_PAGES = 10_000;
 
 export interface CheckpointStats {
   runs: number;
-  busy: number;
   errors: number;
-  lastError: string | null;
   /** WAL frames, and frames copied into the database, as the last run reported them. */
   log: number;
   checkpointed: number;
-  /** When the last run started (epoch ms), and the WAL's modification time it saw then. */
-  at: number;
+  /** The WAL's modification time the last run saw. */
   walMtime: number;
 }
 
 /** Stats before the first run (both sides of the worker start from these). */
 export function emptyCheckpointStats(): CheckpointStats {
-  return { runs: 0, busy: 0, errors: 0, lastError: null, log: 0, checkpointed: 0, at: 0, walMtime: -1 };
+  return { runs: 0, errors: 0, log: 0, checkpointed: 0, walMtime: -1 };
 }
 
 export interface BackgroundCheckpointer {

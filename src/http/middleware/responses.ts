@@ -54,7 +54,7 @@ function applyGiven(headers: Headers, init: unknown, record: unknown): void {
  *
  * `c.body`, `c.json`, `c.text`, `c.header` and `c.status` are replaced on the request's context:
  * - every body built in memory is measured into `c.var.builtBody` (compression leaves a small answer
- *   as it is without reading it back) and, for a successful GET or HEAD under `tagPrefix`, tagged with
+ *   as it is without reading it back) and, for a successful GET or HEAD under `apiPrefix`, tagged with
  *   the platform's digest of its bytes unless the route passed its own `ETag`; a matching
  *   If-None-Match gets a 304 with the cache fields of the answer (RFC 9110 §15.4.5, as hono/etag);
  * - `c.header` before the answer is built is remembered and applied to it; after, it goes to the
@@ -63,20 +63,21 @@ function applyGiven(headers: Headers, init: unknown, record: unknown): void {
  * or redirect) gets the same headers in `finish`, only where it has none of its own; it is told
  * from ours by its missing X-Request-Id, which every answer built here has.
  */
-export function responses(opts: { hsts: boolean; tagPrefix: string; apiPrefix: string }) {
+export function responses(opts: { hsts: boolean; apiPrefix: string }) {
   const templates: HeaderTemplates = headerTemplates({ hsts: opts.hsts });
   return {
     begin(c: C, requestId: string, cors: boolean): ResponseState {
       const method = c.req.method;
       const path = c.req.path;
-      const base = path.startsWith(opts.apiPrefix)
+      const isApi = path.startsWith(opts.apiPrefix);
+      const base = isApi
         ? cors
           ? templates.apiCors
           : templates.api
         : cors
           ? templates.otherCors
           : templates.other;
-      const tag = (method === "GET" || method === "HEAD") && path.startsWith(opts.tagPrefix);
+      const tag = isApi && (method === "GET" || method === "HEAD");
       const ctx = c as unknown as {
         body: BodyFn;
         json: BodyFn;

@@ -218,8 +218,6 @@ export async function writeIngest(
     pulsetimeMs: number;
     idleThresholdMs: number;
     heartbeats: StoredHeartbeat[];
-    /** Ignored; spans are no longer tagged by write (kept so older callers compile). */
-    build?: number;
   },
 ): Promise<{ inserted: number; status: Presence | null }> {
   if (w.heartbeats.length === 0) return { inserted: 0, status: null };

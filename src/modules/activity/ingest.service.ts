@@ -118,7 +118,7 @@ export async function ingestHeartbeats(
   agent: { orgId: string; userId: string; actor: string },
   input: HeartbeatInput[],
 ): Promise<IngestOutcome> {
-  checkClockSkew(input, deps.clock.now().getTime());
+  checkClockSkew(input, deps.clock.ms());
   // One ingest of a member at a time in this process (its batches from several devices queue);
   // different members run concurrently and are committed in groups (ingest.writer.ts).
   return memberQueue.run(keyOf(agent.orgId, agent.userId), () => ingestSerial(deps, agent, input));
@@ -131,7 +131,7 @@ async function ingestSerial(
   agent: { orgId: string; userId: string; actor: string },
   input: HeartbeatInput[],
 ): Promise<IngestOutcome> {
-  const now = deps.clock.now().getTime();
+  const now = deps.clock.ms();
   const first = firstKey(input.map((h) => ({ time: Date.parse(h.time), clientId: h.id })));
   const tail = ingestTails.get(agent.orgId, agent.userId, first);
   if (tail) {

@@ -1,9 +1,8 @@
 import { sql } from "drizzle-orm";
-import type { BatchItem } from "drizzle-orm/batch";
 import type { Db } from "../../db/client";
 import { GroupCommit } from "../../db/group-commit";
 import type { Presence } from "../../db/schema";
-import { abortIf } from "../time/time.db";
+import { abortIf, type Item, runBatch } from "../time/time.db";
 import type { IngestWrite } from "./ingest.repo";
 
 /**
@@ -41,7 +40,7 @@ const ALL_KEY = { time: Number.MIN_SAFE_INTEGER, clientId: "" };
  * and a commit of its own. The guards cover every plan at once; when one fails the caller retries
  * the plans one by one, which says which of them moved.
  */
-export function groupWriteSql(db: Db, ws: IngestWrite[]): BatchItem<"sqlite">[] {
+function groupWriteSql(db: Db, ws: IngestWrite[]): Item[] {
   const expects = ws.map((w) => [
     w.memberId,
     w.expect.version,
@@ -49,7 +48,7 @@ export function groupWriteSql(db: Db, ws: IngestWrite[]): BatchItem<"sqlite">[] 
     w.orgId,
     w.expect.settingsUpdatedAt,
   ]);
-  const items: BatchItem<"sqlite">[] = [
+  const items: Item[] = [
     abortIf(
       db,
       sql`EXISTS (SELECT 1 FROM json_each(${json(expects)}) j WHERE
@@ -187,9 +186,9 @@ export function groupWriteSql(db: Db, ws: IngestWrite[]): BatchItem<"sqlite">[] 
  * Commits the plans (distinct members) in one batch; returns each member's status after it (null
  * when its membership is gone). Throws a guard failure when any plan's state moved.
  */
-export async function commitGroup(db: Db, ws: IngestWrite[]): Promise<(Presence | null)[]> {
+async function commitGroup(db: Db, ws: IngestWrite[]): Promise<(Presence | null)[]> {
   const items = groupWriteSql(db, ws);
-  const out = await db.batch(items as [BatchItem<"sqlite">, ...BatchItem<"sqlite">[]]);
+  const out = await runBatch(db, items);
   const rows = out[out.length - 1] as { id: string; status: Presence }[];
   const status = new Map(rows.map((r) => [r.id, r.status]));
   return ws.map((w) => status.get(w.memberId) ?? null);
