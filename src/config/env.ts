@@ -90,6 +90,7 @@ export const envSchema = z.object({
   DATABASE_AUTH_TOKEN: z.string().min(1).optional(),
   /** File databases on Bun: WAL checkpoint period on a worker thread (ms); 0 = SQLite's automatic ones. */
   DB_CHECKPOINT_INTERVAL_MS: int(0, 60_000).default(200),
+  DB_WRITE_THREAD: bool.default(true),
   REDIS_URL: z
     .string()
     .regex(/^rediss?:\/\//, "must start with redis:// or rediss://")

@@ -61,13 +61,16 @@ export async function createBunPlatform(config: Config, opts: BunPlatformOptions
 
   if (config.databaseUrl.startsWith("file:"))
     mkdirSync(dirname(fileUrlPath(config.databaseUrl)), { recursive: true });
-  const { db, client, dialect, checkpointer } = await openLibsql({
+  const { db, client, dialect, checkpointer, writeThread } = await openLibsql({
     url: config.databaseUrl,
     authToken: config.DATABASE_AUTH_TOKEN,
     observe,
     checkpointIntervalMs: config.DB_CHECKPOINT_INTERVAL_MS,
     onCheckpointerError: (err) =>
       logger.warn({ err }, "background WAL checkpoints unavailable; SQLite checkpoints during commits"),
+    writeThread: config.DB_WRITE_THREAD,
+    onWriteThreadError: (err) =>
+      logger.warn({ err }, "write thread unavailable; ingest commits on the server's connection"),
   });
   if (opts.migrate ?? config.MIGRATE_ON_START) {
     const { applied } = await migrate(db, migrations);
@@ -174,6 +177,7 @@ export async function createBunPlatform(config: Config, opts: BunPlatformOptions
       // The KvStore owns the shared Redis connection: close it after what uses it.
       await Promise.allSettled([tracing.shutdown(), pubsub.close()]);
       await kv.close().catch(() => {});
+      await writeThread?.close();
       await checkpointer?.close();
       client.close();
       logger.flush?.();

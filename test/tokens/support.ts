@@ -1,7 +1,7 @@
 import type { AppEnv } from "../../src/http/context";
 import { requirePermission } from "../../src/modules/auth/auth.middleware";
 import { createTestApp, type TestApp } from "../support/app";
-import { changeRoleAsAdmin, type SeededMember } from "../support/identity";
+import type { SeededMember } from "../support/identity";
 
 /**
  * A test app with three probe routes guarded exactly like real ones, so token behaviour is tested

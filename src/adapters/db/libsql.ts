@@ -2,10 +2,12 @@ import { type Client, createClient, type Config as LibsqlConfig } from "@libsql/
 import { drizzle } from "drizzle-orm/libsql";
 import type { Db, DbDialect } from "../../db/client";
 import * as schema from "../../db/schema";
+import { useWriteThread, type WriteThread } from "../../db/write-thread";
 import type { QueryObserver } from "../../telemetry/db";
 import { BACKSTOP_PAGES, type BackgroundCheckpointer, startCheckpointer } from "./checkpointer";
 import { instrumentClient } from "./libsql-instrument";
 import { installStatementCache } from "./statement-cache";
+import { startWriteThread } from "./write-thread";
 
 export { instrumentClient };
 
@@ -21,6 +23,8 @@ export interface LibsqlDb {
   dialect: DbDialect;
   /** The background checkpointer of a file database, when one runs (close it before the client). */
   checkpointer: BackgroundCheckpointer | null;
+  /** The write thread of a file database, when one runs (close it before the client). */
+  writeThread: WriteThread | null;
 }
 
 /** The file path of a `file:` URL (query string dropped), as libSQL opens it. */
@@ -41,6 +45,10 @@ export async function openLibsql(opts: {
   checkpointIntervalMs?: number;
   /** Told when the background checkpointer cannot start (automatic checkpoints stay on). */
   onCheckpointerError?: (err: unknown) => void;
+  /** File databases: commit heartbeat ingest's write batches on a worker thread (write-thread.ts). */
+  writeThread?: boolean;
+  /** Told when the write thread cannot start (those batches stay on the server's connection). */
+  onWriteThreadError?: (err: unknown) => void;
 }): Promise<LibsqlDb> {
   const dialect = dialectOf(opts.url);
   const cfg: LibsqlConfig = { url: opts.url === "file::memory:" ? ":memory:" : opts.url };
@@ -66,5 +74,18 @@ export async function openLibsql(opts: {
     }
   }
   const client = opts.observe ? instrumentClient(raw, opts.observe) : raw;
-  return { db: drizzle(client, { schema }) as Db, client: raw, dialect, checkpointer };
+  const db = drizzle(client, { schema }) as Db;
+  let writeThread: WriteThread | null = null;
+  if (dialect === "libsql-file" && opts.writeThread && typeof Worker !== "undefined") {
+    try {
+      writeThread = await startWriteThread(fileUrlPath(opts.url), {
+        autocheckpointPages: checkpointer ? BACKSTOP_PAGES : null,
+        observe: opts.observe,
+      });
+      useWriteThread(db, writeThread);
+    } catch (err) {
+      opts.onWriteThreadError?.(err);
+    }
+  }
+  return { db, client: raw, dialect, checkpointer, writeThread };
 }

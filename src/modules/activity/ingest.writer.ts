@@ -2,6 +2,7 @@ import { sql } from "drizzle-orm";
 import type { Db } from "../../db/client";
 import { GroupCommit } from "../../db/group-commit";
 import type { Presence } from "../../db/schema";
+import { compiled, writeThreadOf } from "../../db/write-thread";
 import { abortIf, type Item, runBatch } from "../time/time.db";
 import type { IngestWrite } from "./ingest.repo";
 
@@ -188,7 +189,9 @@ function groupWriteSql(db: Db, ws: IngestWrite[]): Item[] {
  */
 async function commitGroup(db: Db, ws: IngestWrite[]): Promise<(Presence | null)[]> {
   const items = groupWriteSql(db, ws);
-  const out = await runBatch(db, items);
+  // On Bun with a file database, SQLite commits the group on the write thread (write-thread.ts).
+  const thread = writeThreadOf(db);
+  const out = thread ? await thread.batch(items.map(compiled)) : await runBatch(db, items);
   const rows = out[out.length - 1] as { id: string; status: Presence }[];
   const status = new Map(rows.map((r) => [r.id, r.status]));
   return ws.map((w) => status.get(w.memberId) ?? null);
