@@ -5,16 +5,16 @@ import type { Db } from "./client";
 export interface WriteQuery {
   sql: string;
   params: unknown[];
-  /** "all"/"get"/"values" return rows; "run" returns the number of rows changed. */
-  method: "run" | "all" | "get" | "values";
+  /** "all" returns rows, "get" the first row, "run" the number of rows changed. */
+  method: "run" | "all" | "get";
 }
 
 /**
  * A second connection to the same database file on its own thread, committing write batches there
  * (adapters/db/write-thread.ts). Each batch is one IMMEDIATE transaction: all of it is stored or
  * none of it; an error inside (a guard, a constraint) rolls it back and rejects with SQLite's message.
- * Results in order: rows as plain objects for "all", the first row or undefined for "get", arrays
- * for "values", `{ rowsAffected }` for "run".
+ * Results in order: rows as plain objects for "all", the first row or undefined for "get",
+ * `{ rowsAffected }` for "run". Rows are as SQLite returns them: no drizzle column mapping.
  */
 export interface WriteThread {
   batch(queries: WriteQuery[]): Promise<unknown[]>;
@@ -39,7 +39,7 @@ export function writeThreadOf(db: Db): WriteThread | null {
   return t?.usable ? t : null;
 }
 
-/** A batch item (`db.run(sql)`, `db.all(sql)`, a query builder) as SQL text, parameters and method. */
+/** A raw batch item (`db.run(sql`…`)`, `db.all(sql`…`)`) as SQL text, parameters and method. */
 export function compiled(item: BatchItem<"sqlite">): WriteQuery {
   return (item as unknown as { getQuery(): WriteQuery }).getQuery();
 }

@@ -555,4 +555,13 @@ describe.each(databases)("%s", (name, env) => {
       t.clock.set("2026-03-02T12:00:00Z");
     });
   });
+
+  test("on a file database the write thread carried every ingest of the suite (it never fell back)", () => {
+    const thread = writeThreadOf(t.platform.db);
+    if (name === "in-memory database") expect(thread).toBeNull();
+    else {
+      expect(thread?.usable).toBe(true);
+      expect(thread?.committed).toBeGreaterThan(20);
+    }
+  });
 });

@@ -8,6 +8,7 @@
  */
 import { afterAll, describe, expect, test } from "bun:test";
 import { join } from "node:path";
+import { sql } from "drizzle-orm";
 import { openLibsql } from "../../src/adapters/db/libsql";
 import { startWriteThread } from "../../src/adapters/db/write-thread";
 import { type WriteQuery, writeThreadOf } from "../../src/db/write-thread";
@@ -45,7 +46,7 @@ describe("write thread", () => {
       run("INSERT INTO notes (body) VALUES (?), (?)", ["a", "b"]),
       run("UPDATE notes SET body = body || ? WHERE body = ?", ["!", "a"]),
       all("SELECT id, body FROM notes ORDER BY id"),
-      { sql: "SELECT count(*) AS n FROM notes WHERE body > ?", params: [true], method: "get" },
+      { sql: "SELECT ? AS yes, ? AS no, count(*) AS n FROM notes", params: [true, false], method: "get" },
     ]);
     expect(results).toEqual([
       { rowsAffected: 2 },
@@ -54,8 +55,8 @@ describe("write thread", () => {
         { id: 1, body: "a!" },
         { id: 2, body: "b" },
       ],
-      // Booleans are bound as 0/1, as @libsql/client binds them.
-      { n: 2 },
+      // Booleans are bound as 1/0, as @libsql/client binds them.
+      { yes: 1, no: 0, n: 2 },
     ]);
     expect(await bodies(o)).toEqual(["a!", "b"]);
     expect(o.thread.committed).toBe(1);
@@ -135,6 +136,68 @@ describe("write thread", () => {
       { op: "batch", sql: "INSERT INTO notes (body) VALUES (?)", ok: false },
     ]);
     await o.close();
+  });
+});
+
+describe("the server's connection alongside the thread", () => {
+  /** Holds the write lock for a while: a write, then a long computation in the same transaction. */
+  const slowBatch = (body: string) => [
+    run("INSERT INTO notes (body) VALUES (?)", [body]),
+    all(
+      "WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c WHERE x < 3000000) SELECT count(*) AS n FROM c",
+    ),
+  ];
+
+  test("its writes wait for a thread batch without blocking the event loop; its reads do not wait", async () => {
+    const o = await openFile();
+    const done: string[] = [];
+    let ticks = 0;
+    const timer = setInterval(() => ticks++, 1);
+    const batch = o.thread.batch(slowBatch("thread")).then(() => done.push("thread batch"));
+    // Through drizzle, as every repo writes: this waits for the batch, asynchronously.
+    const write = o.db
+      .run(sql`INSERT INTO notes (body) VALUES ('server')`)
+      .then(() => done.push("server write"));
+    const read = o.db.all(sql`SELECT count(*) AS n FROM notes`).then((rows) => {
+      done.push("server read");
+      return rows;
+    });
+    // WAL: the read runs at once and sees nothing of the uncommitted batch.
+    expect(await read).toEqual([{ n: 0 }]);
+    await Promise.all([batch, write]);
+    clearInterval(timer);
+    expect(done).toEqual(["server read", "thread batch", "server write"]);
+    // The event loop kept running while the thread held SQLite's write lock (a write meeting that
+    // lock inside SQLite would have slept in its busy handler, on this thread, until the commit).
+    expect(ticks).toBeGreaterThan(5);
+    expect(await bodies(o)).toEqual(["thread", "server"]);
+    await o.close();
+  });
+
+  test("every connection of the server's client has the server's settings, however calls overlap", async () => {
+    const o = await openFile();
+    // Overlapping calls on the client (a pooled client opens a connection for each one that finds
+    // the others busy), then each PRAGMA read back as many times at once.
+    const pragma = (name: string) =>
+      Promise.all(Array.from({ length: 6 }, () => o.client.execute(`PRAGMA ${name}`)));
+    for (const [name, want] of [
+      ["busy_timeout", 5000],
+      ["synchronous", 1], // NORMAL; a fresh connection would say 2 (FULL)
+      ["foreign_keys", 1],
+    ] as const)
+      for (const { rows } of await pragma(name)) expect(rows[0]?.[0]).toBe(want);
+    await o.close();
+  });
+
+  test("a file URL with percent-escapes: the thread opens the file the server's connection has open", async () => {
+    const dir = tempDir("tt-write-thread-");
+    const opened = await openLibsql({ url: `file:${join(dir, "my%20data.db")}`, writeThread: true });
+    await opened.client.execute("CREATE TABLE notes (id INTEGER PRIMARY KEY, body TEXT NOT NULL)");
+    await opened.writeThread?.batch([run("INSERT INTO notes (body) VALUES ('through the thread')")]);
+    const { rows } = await opened.client.execute("SELECT body FROM notes");
+    expect(rows.map((r) => r.body)).toEqual(["through the thread"]);
+    await opened.writeThread?.close();
+    opened.client.close();
   });
 });
 

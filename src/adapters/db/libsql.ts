@@ -7,9 +7,12 @@ import type { QueryObserver } from "../../telemetry/db";
 import { BACKSTOP_PAGES, type BackgroundCheckpointer, startCheckpointer } from "./checkpointer";
 import { instrumentClient } from "./libsql-instrument";
 import { installStatementCache } from "./statement-cache";
-import { startWriteThread } from "./write-thread";
+import { serializeWrites, startWriteThread, WriteLock } from "./write-thread";
 
 export { instrumentClient };
+
+/** How long a write on any connection of this process waits for another writer's lock. */
+const BUSY_TIMEOUT_MS = 5_000;
 
 export function dialectOf(url: string): DbDialect {
   if (url === ":memory:" || url === "file::memory:") return "libsql-memory";
@@ -33,6 +36,14 @@ export function fileUrlPath(url: string): string {
   return path.startsWith("//") ? path.slice(2) : path;
 }
 
+/** The path of the file the connection has open (`main`), as SQLite resolved it from the URL. */
+async function openedFile(client: Client): Promise<string> {
+  const { rows } = await client.execute("PRAGMA database_list");
+  const main = rows.find((r) => r.name === "main");
+  if (!main?.file) throw new Error("no database file behind the connection");
+  return String(main.file);
+}
+
 /** Opens a libSQL database (file, memory or server) with drizzle over it. */
 export async function openLibsql(opts: {
   url: string;
@@ -53,32 +64,48 @@ export async function openLibsql(opts: {
   const dialect = dialectOf(opts.url);
   const cfg: LibsqlConfig = { url: opts.url === "file::memory:" ? ":memory:" : opts.url };
   if (opts.authToken) cfg.authToken = opts.authToken;
+  if (dialect === "libsql-file") {
+    // One connection: the local client is synchronous under its promises, so a pool adds no
+    // parallelism, and the PRAGMAs below are per connection — a second pooled connection, opened
+    // whenever two calls overlap, would run without busy_timeout, with synchronous = FULL and
+    // without this process's statement cache warm. `timeout` is the busy timeout of that connection.
+    cfg.concurrency = 1;
+    cfg.timeout = BUSY_TIMEOUT_MS;
+  }
   // Embedded connections reuse prepared statements (statement-cache.ts); sqld prepares server-side.
   if (dialect !== "libsql-remote") installStatementCache();
   const raw = createClient(cfg);
+  let file: string | null = null;
   if (dialect === "libsql-file") {
     // WAL lets readers run during a write; NORMAL sync is durable at WAL checkpoints and much faster.
     // busy_timeout first: switching to WAL needs a lock another process may briefly hold.
-    await raw.execute("PRAGMA busy_timeout = 5000");
-    await raw.execute("PRAGMA journal_mode = WAL");
+    await raw.execute(`PRAGMA busy_timeout = ${BUSY_TIMEOUT_MS}`);
+    const mode = (await raw.execute("PRAGMA journal_mode = WAL")).rows[0];
     await raw.execute("PRAGMA synchronous = NORMAL");
+    // The worker threads below open the same file; without WAL (a file system without shared
+    // memory) their connections would block this one's readers: no workers then.
+    if (String(mode?.[0]).toLowerCase() === "wal") file = await openedFile(raw);
   }
   if (dialect !== "libsql-remote") await raw.execute("PRAGMA foreign_keys = ON");
   let checkpointer: BackgroundCheckpointer | null = null;
-  if (dialect === "libsql-file" && opts.checkpointIntervalMs && typeof Worker !== "undefined") {
+  if (file && opts.checkpointIntervalMs && typeof Worker !== "undefined") {
     try {
-      checkpointer = await startCheckpointer(fileUrlPath(opts.url), opts.checkpointIntervalMs);
+      checkpointer = await startCheckpointer(file, opts.checkpointIntervalMs);
       await raw.execute(`PRAGMA wal_autocheckpoint = ${BACKSTOP_PAGES}`);
     } catch (err) {
       opts.onCheckpointerError?.(err);
     }
   }
-  const client = opts.observe ? instrumentClient(raw, opts.observe) : raw;
+  const instrumented = opts.observe ? instrumentClient(raw, opts.observe) : raw;
+  // With a write thread, the server's own writes take turns with its batches (write-thread.ts).
+  const lock = file && opts.writeThread && typeof Worker !== "undefined" ? new WriteLock() : null;
+  const client = lock ? serializeWrites(instrumented, lock) : instrumented;
   const db = drizzle(client, { schema }) as Db;
   let writeThread: WriteThread | null = null;
-  if (dialect === "libsql-file" && opts.writeThread && typeof Worker !== "undefined") {
+  if (file && lock) {
     try {
-      writeThread = await startWriteThread(fileUrlPath(opts.url), {
+      writeThread = await startWriteThread(file, {
+        lock,
         autocheckpointPages: checkpointer ? BACKSTOP_PAGES : null,
         observe: opts.observe,
       });

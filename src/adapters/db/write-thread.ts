@@ -6,65 +6,118 @@
  * Under batched ingest about half of the server's CPU time was SQLite running those batches on the
  * event loop (bench/ingest.ts, profiled), while the machine's second core sat partly idle. On this
  * thread the event loop keeps reading, parsing, validating and planning the next requests while
- * SQLite writes the current group. Both connections use WAL: the server's reads never wait for this
- * thread's writes, and a write on the server's own connection waits for the lock as it would for
- * another process (busy_timeout).
+ * SQLite writes the current group. Both connections use WAL, so the server's reads never wait for
+ * this thread's writes.
+ *
+ * Writes take turns: the thread's batches and the server connection's own writes (`serializeWrites`)
+ * go through one `WriteLock`, so a write on the server's connection waits for a batch here
+ * asynchronously instead of meeting SQLite's lock, whose busy handler would sleep on the event loop
+ * until the batch committed. busy_timeout stays as the guard against other processes.
  *
  * Why by hand: neither libSQL nor @libsql/client runs statements on another thread (their local
  * client is synchronous under its promises); this is a message queue to a Bun Worker.
  */
+import { type Client, type InStatement, LibsqlError } from "@libsql/client";
+import { KeyedSerializer } from "../../db/group-commit";
 import type { WriteQuery, WriteThread } from "../../db/write-thread";
-import type { QueryObserver } from "../../telemetry/db";
+import { type QueryObserver, sqlOperation } from "../../telemetry/db";
+import { stmtSql } from "./libsql-instrument";
 import type { Reply, Request } from "./write.worker";
+
+/** One writer at a time among this process's connections to the file, in the order they asked. */
+export class WriteLock {
+  readonly #queue = new KeyedSerializer();
+  run<T>(write: () => Promise<T>): Promise<T> {
+    return this.#queue.run("write", write);
+  }
+}
+
+const isRead = (sql: string) => sqlOperation(sql) === "select";
+
+/**
+ * The server's client with its writes taken in turn with the write thread's batches: `execute` of
+ * anything but a SELECT, a batch holding one, and `executeMultiple`. Reads pass straight through.
+ * (The app runs no interactive transactions — D1 has none — so `transaction` is not wrapped.)
+ */
+export function serializeWrites(client: Client, lock: WriteLock): Client {
+  return new Proxy(client, {
+    get(target, prop, receiver) {
+      if (prop === "execute")
+        return (stmt: InStatement, args?: unknown) => {
+          const run = () => target.execute(stmt as never, args as never);
+          return isRead(stmtSql(stmt)) ? run() : lock.run(run);
+        };
+      if (prop === "batch")
+        return (stmts: InStatement[], mode?: Parameters<Client["batch"]>[1]) => {
+          const run = () => target.batch(stmts, mode);
+          return stmts.every((s) => isRead(stmtSql(s))) ? run() : lock.run(run);
+        };
+      if (prop === "executeMultiple") return (sql: string) => lock.run(() => target.executeMultiple(sql));
+      return Reflect.get(target, prop, receiver);
+    },
+  });
+}
+
+/** The thread's error as @libsql/client reports one on the server's connection. */
+function sqliteError(msg: Extract<Reply, { type: "error" }>): Error {
+  if (!msg.code) return new Error(msg.message);
+  // "SQLITE_CONSTRAINT_UNIQUE" → base code "SQLITE_CONSTRAINT", as the client maps raw codes.
+  const base = msg.code.split("_").slice(0, 2).join("_");
+  return new LibsqlError(msg.message, base, msg.code, msg.rawCode);
+}
 
 interface Waiting {
   resolve(results: unknown[]): void;
   reject(err: Error): void;
 }
 
-/** An error as libSQL reports it on the server's own connection: message and SQLite code. */
-function sqliteError(message: string, code: string | undefined): Error {
-  const err = new Error(message) as Error & { code?: string };
-  if (code) err.code = code;
-  return err;
-}
-
 /**
- * Opens the thread's connection to the database file at `path`; rejects when it cannot. Batches are
- * observed like the server connection's (duration, span, slow-query log) when `observe` is given.
+ * Opens the thread's connection to the database file at `path` (as SQLite resolved it); rejects
+ * when it cannot. Batches are observed like the server connection's (duration, span, slow-query
+ * log), timed from when they hold the lock.
  */
 export function startWriteThread(
   path: string,
-  opts: { autocheckpointPages?: number | null; observe?: QueryObserver } = {},
+  opts: { lock?: WriteLock; autocheckpointPages?: number | null; observe?: QueryObserver } = {},
 ): Promise<WriteThread> {
+  const lock = opts.lock ?? new WriteLock();
   const worker = new Worker(new URL("./write.worker.ts", import.meta.url).href);
   const post = (msg: Request) => worker.postMessage(msg);
+  // Bun's Worker has ref()/unref(); the DOM typings the project compiles with do not.
+  const hold = (on: boolean) => (worker as Worker & { ref(): void; unref(): void })[on ? "ref" : "unref"]();
   const waiting = new Map<number, Waiting>();
   let nextId = 1;
   let committed = 0;
   let dead: Error | null = null;
   let closing: Promise<void> | null = null;
   let onClosed: (() => void) | null = null;
-  const failAll = (err: Error) => {
-    for (const w of waiting.values()) w.reject(err);
+  const die = (err: Error) => {
+    dead ??= err;
+    for (const w of waiting.values()) w.reject(dead);
     waiting.clear();
+    onClosed?.();
+    worker.terminate();
   };
 
   const send = (queries: WriteQuery[]) =>
     new Promise<unknown[]>((resolve, reject) => {
       if (dead) return reject(dead);
-      if (closing) return reject(new Error("write thread is closed"));
       const id = nextId++;
       // Keep the process alive while a batch is in flight (a CLI may be awaiting nothing else).
-      if (waiting.size === 0) (worker as Worker & { ref?(): void }).ref?.();
+      if (waiting.size === 0) hold(true);
       waiting.set(id, { resolve, reject });
       post({ type: "batch", id, queries });
     });
 
   const thread: WriteThread = {
     batch(queries) {
-      if (!opts.observe) return send(queries);
-      return opts.observe("batch", queries.map((q) => q.sql).join(";\n"), () => send(queries));
+      if (dead) return Promise.reject(dead);
+      if (closing) return Promise.reject(new Error("write thread is closed"));
+      return lock.run(() =>
+        opts.observe
+          ? opts.observe("batch", queries.map((q) => q.sql).join(";\n"), () => send(queries))
+          : send(queries),
+      );
     },
     get usable() {
       return !dead && !closing;
@@ -73,32 +126,33 @@ export function startWriteThread(
       return committed;
     },
     close() {
-      closing ??= new Promise<void>((done) => {
-        const timeout = setTimeout(done, 5_000);
-        onClosed = () => {
-          clearTimeout(timeout);
-          done();
-        };
-        // Batches already posted run first: the worker handles messages in order.
-        post({ type: "close" });
-      }).finally(() => {
-        failAll(new Error("write thread is closed"));
-        worker.terminate();
-      });
+      // Batches asked for before close() run first: they are ahead of it in the lock.
+      closing ??= lock
+        .run(() =>
+          dead
+            ? Promise.resolve()
+            : new Promise<void>((done) => {
+                const timeout = setTimeout(done, 5_000);
+                onClosed = () => {
+                  clearTimeout(timeout);
+                  done();
+                };
+                post({ type: "close" });
+              }),
+        )
+        .finally(() => worker.terminate());
       return closing;
     },
   };
 
   return new Promise((resolve, reject) => {
     worker.onerror = (e) => {
-      dead = new Error(`write thread: ${e.message}`);
-      failAll(dead);
+      die(new Error(`write thread: ${e.message}`));
       reject(dead);
     };
     worker.addEventListener("close", () => {
-      if (closing) return;
-      dead ??= new Error("write thread: the worker exited");
-      failAll(dead);
+      if (closing && !dead) return;
+      die(new Error("write thread: the worker exited"));
       reject(dead);
     });
     worker.onmessage = (e: MessageEvent<Reply>) => {
@@ -109,15 +163,15 @@ export function startWriteThread(
         if (msg.type === "done") {
           committed++;
           w?.resolve(msg.results);
-        } else w?.reject(sqliteError(msg.message, msg.code));
+        } else w?.reject(sqliteError(msg));
         // Nothing in flight: the process may exit without closing the thread.
-        if (waiting.size === 0) (worker as Worker & { unref?(): void }).unref?.();
+        if (waiting.size === 0) hold(false);
       } else if (msg.type === "opened") {
-        (worker as Worker & { unref?(): void }).unref?.();
+        hold(false);
         resolve(thread);
       } else if (msg.type === "failed") {
-        worker.terminate();
-        reject(new Error(`write thread: ${msg.error}`));
+        die(new Error(`write thread: ${msg.error}`));
+        reject(dead);
       } else if (msg.type === "closed") onClosed?.();
     };
     post({ type: "open", path, autocheckpointPages: opts.autocheckpointPages ?? null });

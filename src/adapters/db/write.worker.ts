@@ -16,7 +16,7 @@ export type Reply =
   | { type: "opened" }
   | { type: "failed"; error: string }
   | { type: "done"; id: number; results: unknown[] }
-  | { type: "error"; id: number; message: string; code: string | undefined }
+  | { type: "error"; id: number; message: string; code: string | undefined; rawCode: number | undefined }
   | { type: "closed" };
 
 declare const self: {
@@ -52,8 +52,11 @@ function runBatch(conn: Database.Database, queries: WriteQuery[]): unknown[] {
     conn.exec("COMMIT");
     return results;
   } catch (err) {
-    // SQLite may have rolled back already (some errors end the transaction themselves).
-    if (conn.inTransaction) conn.exec("ROLLBACK");
+    // SQLite may have rolled back already (some errors end the transaction themselves); a failed
+    // ROLLBACK must not hide the error that caused it.
+    try {
+      if (conn.inTransaction) conn.exec("ROLLBACK");
+    } catch {}
     throw err;
   }
 }
@@ -73,16 +76,16 @@ self.onmessage = (e) => {
       self.postMessage({ type: "failed", error: String((err as Error).message ?? err) });
     }
   } else if (msg.type === "batch") {
-    if (!db) {
-      self.postMessage({ type: "error", id: msg.id, message: "write thread is closed", code: undefined });
+    let results: unknown[];
+    try {
+      if (!db) throw new Error("write thread is closed");
+      results = runBatch(db, msg.queries);
+    } catch (err) {
+      const { message, code, rawCode } = err as { message?: string; code?: string; rawCode?: number };
+      self.postMessage({ type: "error", id: msg.id, message: String(message ?? err), code, rawCode });
       return;
     }
-    try {
-      self.postMessage({ type: "done", id: msg.id, results: runBatch(db, msg.queries) });
-    } catch (err) {
-      const { message, code } = err as { message?: string; code?: string };
-      self.postMessage({ type: "error", id: msg.id, message: String(message ?? err), code });
-    }
+    self.postMessage({ type: "done", id: msg.id, results });
   } else if (msg.type === "close") {
     db?.close();
     db = null;
