@@ -7,6 +7,7 @@
 import { statSync } from "node:fs";
 import Database from "libsql";
 import { emptyCheckpointStats } from "./checkpointer";
+import { BUSY_TIMEOUT_MS } from "./connection-settings";
 
 interface Start {
   type: "start";
@@ -68,7 +69,7 @@ self.onmessage = (e) => {
   if (msg.type === "start") {
     try {
       db = new Database(msg.path);
-      db.exec("PRAGMA busy_timeout = 5000");
+      db.exec(`PRAGMA busy_timeout = ${BUSY_TIMEOUT_MS}`);
       pragma = db.prepare("PRAGMA wal_checkpoint(PASSIVE)");
       walPath = `${msg.path}-wal`;
       timer = setInterval(() => checkpoint(), msg.intervalMs);

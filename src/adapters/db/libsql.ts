@@ -5,14 +5,12 @@ import * as schema from "../../db/schema";
 import { useWriteThread, type WriteThread } from "../../db/write-thread";
 import type { QueryObserver } from "../../telemetry/db";
 import { BACKSTOP_PAGES, type BackgroundCheckpointer, startCheckpointer } from "./checkpointer";
+import { BUSY_TIMEOUT_MS, CONNECTION_PRAGMAS } from "./connection-settings";
 import { instrumentClient } from "./libsql-instrument";
 import { installStatementCache } from "./statement-cache";
 import { serializeWrites, startWriteThread, WriteLock } from "./write-thread";
 
 export { instrumentClient };
-
-/** How long a write on any connection of this process waits for another writer's lock. */
-const BUSY_TIMEOUT_MS = 5_000;
 
 export function dialectOf(url: string): DbDialect {
   if (url === ":memory:" || url === "file::memory:") return "libsql-memory";
@@ -75,20 +73,20 @@ export async function openLibsql(opts: {
   // Embedded connections reuse prepared statements (statement-cache.ts); sqld prepares server-side.
   if (dialect !== "libsql-remote") installStatementCache();
   const raw = createClient(cfg);
+  /** The database file, when worker threads may open it too (WAL, and a runtime with Workers). */
   let file: string | null = null;
   if (dialect === "libsql-file") {
-    // WAL lets readers run during a write; NORMAL sync is durable at WAL checkpoints and much faster.
-    // busy_timeout first: switching to WAL needs a lock another process may briefly hold.
-    await raw.execute(`PRAGMA busy_timeout = ${BUSY_TIMEOUT_MS}`);
+    // busy_timeout first (it is first in the list): switching to WAL needs a lock another process
+    // may briefly hold. WAL lets readers run during a write.
+    for (const pragma of CONNECTION_PRAGMAS) await raw.execute(pragma);
     const mode = (await raw.execute("PRAGMA journal_mode = WAL")).rows[0];
-    await raw.execute("PRAGMA synchronous = NORMAL");
     // The worker threads below open the same file; without WAL (a file system without shared
     // memory) their connections would block this one's readers: no workers then.
-    if (String(mode?.[0]).toLowerCase() === "wal") file = await openedFile(raw);
-  }
-  if (dialect !== "libsql-remote") await raw.execute("PRAGMA foreign_keys = ON");
+    if (String(mode?.[0]).toLowerCase() === "wal" && typeof Worker !== "undefined")
+      file = await openedFile(raw);
+  } else if (dialect === "libsql-memory") await raw.execute("PRAGMA foreign_keys = ON");
   let checkpointer: BackgroundCheckpointer | null = null;
-  if (file && opts.checkpointIntervalMs && typeof Worker !== "undefined") {
+  if (file && opts.checkpointIntervalMs) {
     try {
       checkpointer = await startCheckpointer(file, opts.checkpointIntervalMs);
       await raw.execute(`PRAGMA wal_autocheckpoint = ${BACKSTOP_PAGES}`);
@@ -98,7 +96,7 @@ export async function openLibsql(opts: {
   }
   const instrumented = opts.observe ? instrumentClient(raw, opts.observe) : raw;
   // With a write thread, the server's own writes take turns with its batches (write-thread.ts).
-  const lock = file && opts.writeThread && typeof Worker !== "undefined" ? new WriteLock() : null;
+  const lock = file && opts.writeThread ? new WriteLock() : null;
   const client = lock ? serializeWrites(instrumented, lock) : instrumented;
   const db = drizzle(client, { schema }) as Db;
   let writeThread: WriteThread | null = null;

@@ -5,6 +5,7 @@
  */
 import Database from "libsql";
 import type { WriteQuery } from "../../db/write-thread";
+import { CONNECTION_PRAGMAS } from "./connection-settings";
 import { installStatementCache } from "./statement-cache";
 
 export type Request =
@@ -66,10 +67,7 @@ self.onmessage = (e) => {
   if (msg.type === "open") {
     try {
       db = new Database(msg.path);
-      // The server connection's settings (libsql.ts): these are per connection.
-      db.exec("PRAGMA busy_timeout = 5000");
-      db.exec("PRAGMA synchronous = NORMAL");
-      db.exec("PRAGMA foreign_keys = ON");
+      for (const pragma of CONNECTION_PRAGMAS) db.exec(pragma);
       if (msg.autocheckpointPages !== null) db.exec(`PRAGMA wal_autocheckpoint = ${msg.autocheckpointPages}`);
       self.postMessage({ type: "opened" });
     } catch (err) {
