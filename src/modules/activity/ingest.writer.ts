@@ -2,8 +2,9 @@ import { sql } from "drizzle-orm";
 import type { Db } from "../../db/client";
 import { GroupCommit } from "../../db/group-commit";
 import type { Presence } from "../../db/schema";
-import { compiled, writeThreadOf } from "../../db/write-thread";
+import { compiled, type WriteQuery, writeThreadOf } from "../../db/write-thread";
 import { abortIf, type Item, runBatch } from "../time/time.db";
+import { type BulkInsert, jsonEachInsert, valuesInsert } from "./bulk-insert";
 import type { IngestWrite } from "./ingest.repo";
 
 /**
@@ -34,14 +35,74 @@ const jcol = (i: number) => sql.raw(`json_extract(j.value, '$[${i}]')`);
 /** Below any stored key: "replace every piece of the member" as a key range. */
 const ALL_KEY = { time: Number.MIN_SAFE_INTEGER, clientId: "" };
 
+const HEARTBEAT_ROWS: BulkInsert = {
+  table: "heartbeats",
+  columns: [
+    "org_id",
+    "member_id",
+    "client_id",
+    "time",
+    "duration_ms",
+    "app",
+    "title",
+    "url",
+    "domain",
+    "idle",
+    "keyboard",
+    "mouse",
+    "received_at",
+  ],
+  onConflict: "ON CONFLICT (member_id, client_id) DO NOTHING",
+  // Every heartbeat of every plan is new: a retried batch on the fast path (or one stored by
+  // another writer meanwhile) aborts the batch instead of being counted as accepted.
+  allNew: true,
+};
+const PIECE_ROWS: BulkInsert = {
+  table: "activity_spans",
+  columns: [
+    "org_id",
+    "member_id",
+    "start_at",
+    "end_at",
+    "span_start",
+    "max_end",
+    "last_time",
+    "last_client_id",
+    "app",
+    "title",
+    "url",
+    "domain",
+    "idle",
+    "heartbeats",
+  ],
+};
+
 /**
- * The write batch of one or more plans (distinct members), set-based: eight statements whatever the
- * number of members, each taking its rows as one JSON parameter. Concurrent ingests are committed
- * together this way (ingest.writer.ts), so a single heartbeat does not pay a statement per table
- * and a commit of its own. The guards cover every plan at once; when one fails the caller retries
- * the plans one by one, which says which of them moved.
+ * Where a write batch runs: drizzle items for the server's connection (rows as JSON parameters),
+ * compiled queries for the write thread (rows as bound VALUES). See bulk-insert.ts.
  */
-function groupWriteSql(db: Db, ws: IngestWrite[]): Item[] {
+interface Target<Q> {
+  item(item: Item): Q;
+  rows(spec: BulkInsert, rows: unknown[][]): Q[];
+}
+
+const onServer = (db: Db): Target<Item> => ({
+  item: (i) => i,
+  rows: (spec, rows) => jsonEachInsert(db, spec, rows),
+});
+const onThread = (db: Db): Target<WriteQuery> => ({
+  item: compiled,
+  rows: (spec, rows) => valuesInsert(db, spec, rows),
+});
+
+/**
+ * The write batch of one or more plans (distinct members), set-based: a fixed set of statements
+ * whatever the number of members, each taking many members' rows at once. Concurrent ingests are
+ * committed together this way (ingest.writer.ts), so a single heartbeat does not pay a statement
+ * per table and a commit of its own. The guards cover every plan at once; when one fails the caller
+ * retries the plans one by one, which says which of them moved.
+ */
+function groupWriteSql<Q>(db: Db, ws: IngestWrite[], to: Target<Q>): Q[] {
   const expects = ws.map((w) => [
     w.memberId,
     w.expect.version,
@@ -49,7 +110,11 @@ function groupWriteSql(db: Db, ws: IngestWrite[]): Item[] {
     w.orgId,
     w.expect.settingsUpdatedAt,
   ]);
-  const items: Item[] = [
+  const out: Q[] = [];
+  const add = (...items: Item[]) => {
+    for (const i of items) out.push(to.item(i));
+  };
+  add(
     abortIf(
       db,
       sql`EXISTS (SELECT 1 FROM json_each(${json(expects)}) j WHERE
@@ -57,7 +122,7 @@ function groupWriteSql(db: Db, ws: IngestWrite[]): Item[] {
         OR (SELECT status FROM memberships WHERE id = ${jcol(0)}) IS NOT ${jcol(2)}
         OR (SELECT updated_at FROM org_settings WHERE org_id = ${jcol(3)}) IS NOT ${jcol(4)})`,
     ),
-  ];
+  );
   const heartbeats: unknown[][] = [];
   const rebuilds: unknown[][] = [];
   const pieces: unknown[][] = [];
@@ -116,42 +181,23 @@ function groupWriteSql(db: Db, ws: IngestWrite[]): Item[] {
     ]);
     statuses.push([w.memberId, w.orgId, w.now, w.idleThresholdMs]);
   }
-  if (heartbeats.length) {
-    items.push(
-      db.run(sql`INSERT INTO heartbeats (org_id, member_id, client_id, time, duration_ms, app, title, url, domain,
-          idle, keyboard, mouse, received_at)
-        SELECT ${col(0)}, ${col(1)}, ${col(2)}, ${col(3)}, ${col(4)}, ${col(5)}, ${col(6)}, ${col(7)}, ${col(8)},
-          ${col(9)}, ${col(10)}, ${col(11)}, ${col(12)}
-        FROM json_each(${json(heartbeats)}) WHERE true
-        ON CONFLICT (member_id, client_id) DO NOTHING`),
-      // Every heartbeat of every plan is new: a retried batch on the fast path (or one stored by
-      // another writer meanwhile) aborts here instead of being counted as accepted.
-      abortIf(db, sql`changes() <> ${heartbeats.length}`),
-    );
-  }
+  out.push(...to.rows(HEARTBEAT_ROWS, heartbeats));
   if (rebuilds.length)
-    items.push(
+    add(
       db.run(sql`DELETE FROM activity_spans WHERE id IN (
         SELECT s.id FROM json_each(${json(rebuilds)}) j
         JOIN activity_spans s ON s.member_id = ${jcol(0)}
           AND (s.last_time, s.last_client_id) >= (${jcol(1)}, ${jcol(2)}))`),
     );
-  if (pieces.length)
-    items.push(
-      db.run(sql`INSERT INTO activity_spans (org_id, member_id, start_at, end_at, span_start, max_end, last_time,
-          last_client_id, app, title, url, domain, idle, heartbeats)
-        SELECT ${col(0)}, ${col(1)}, ${col(2)}, ${col(3)}, ${col(4)}, ${col(5)}, ${col(6)}, ${col(7)},
-          ${col(8)}, ${col(9)}, ${col(10)}, ${col(11)}, ${col(12)}, ${col(13)}
-        FROM json_each(${json(pieces)}) WHERE true`),
-    );
+  out.push(...to.rows(PIECE_ROWS, pieces));
   if (deltas.length)
-    items.push(
+    add(
       db.run(sql`INSERT INTO activity_hours (member_id, hour, org_id, active_ms, idle_ms)
         SELECT ${col(0)}, ${col(1)}, ${col(2)}, ${col(3)}, ${col(4)} FROM json_each(${json(deltas)}) WHERE true
         ON CONFLICT (member_id, hour) DO UPDATE SET
           active_ms = active_ms + excluded.active_ms, idle_ms = idle_ms + excluded.idle_ms`),
     );
-  items.push(
+  add(
     db.run(sql`INSERT INTO member_presence (member_id, org_id, last_activity_at, last_input_at, latest_time,
         latest_idle, version, online, updated_at)
       SELECT ${col(0)}, ${col(1)}, ${col(2)}, ${col(3)}, ${col(4)}, ${col(5)}, 1, 1, ${col(6)}
@@ -180,7 +226,7 @@ function groupWriteSql(db: Db, ws: IngestWrite[]): Item[] {
       WHERE memberships.id = s.member_id AND memberships.org_id = s.org_id
       RETURNING memberships.id AS id, memberships.status AS status`),
   );
-  return items;
+  return out;
 }
 
 /**
@@ -188,10 +234,11 @@ function groupWriteSql(db: Db, ws: IngestWrite[]): Item[] {
  * when its membership is gone). Throws a guard failure when any plan's state moved.
  */
 async function commitGroup(db: Db, ws: IngestWrite[]): Promise<(Presence | null)[]> {
-  const items = groupWriteSql(db, ws);
   // On Bun with a file database, SQLite commits the group on the write thread (write-thread.ts).
   const thread = writeThreadOf(db);
-  const out = thread ? await thread.batch(items.map(compiled)) : await runBatch(db, items);
+  const out = thread
+    ? await thread.batch(groupWriteSql(db, ws, onThread(db)))
+    : await runBatch(db, groupWriteSql(db, ws, onServer(db)));
   const rows = out[out.length - 1] as { id: string; status: Presence }[];
   const status = new Map(rows.map((r) => [r.id, r.status]));
   return ws.map((w) => status.get(w.memberId) ?? null);
