@@ -89,7 +89,7 @@ export const envSchema = z.object({
     .optional(),
   DATABASE_AUTH_TOKEN: z.string().min(1).optional(),
   /** File databases on Bun: WAL checkpoint period on a worker thread (ms); 0 = SQLite's automatic ones. */
-  DB_CHECKPOINT_INTERVAL_MS: int(0, 60_000).default(200),
+  DB_CHECKPOINT_INTERVAL_MS: int(0, 60_000).default(20),
   DB_WRITE_THREAD: bool.default(true),
   REDIS_URL: z
     .string()

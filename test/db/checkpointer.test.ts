@@ -8,7 +8,11 @@ import { afterAll, describe, expect, test } from "bun:test";
 import { statSync } from "node:fs";
 import { join } from "node:path";
 import { sql } from "drizzle-orm";
-import { BACKSTOP_PAGES, startCheckpointer } from "../../src/adapters/db/checkpointer";
+import {
+  BACKSTOP_PAGES,
+  startCheckpointer,
+  WRITE_THREAD_CHECKPOINT_PAGES,
+} from "../../src/adapters/db/checkpointer";
 import { type LibsqlDb, openLibsql } from "../../src/adapters/db/libsql";
 import { stopAll, tempDir } from "../support/process";
 
@@ -74,6 +78,44 @@ describe("background WAL checkpoints", () => {
     expect(again.checkpointer).toBeNull();
     expect((await again.db.all<{ n: number }>(sql`SELECT count(*) AS n FROM blobs`))[0]?.n).toBe(4_000);
     again.client.close();
+  });
+
+  test("the write thread checkpoints its own WAL at 4,000 pages, so under continuous writes the WAL restarts instead of growing to the backstop", async () => {
+    // The background checkpointer is on but its first run is a minute away: only the thread's own
+    // checkpoints run here, as when the thread commits again before a background run finishes.
+    const dir = tempDir("tt-ckpt-");
+    const o = await openLibsql({
+      url: `file:${join(dir, "t.db")}`,
+      checkpointIntervalMs: 60_000,
+      writeThread: true,
+    });
+    await o.client.execute("CREATE TABLE blobs (id INTEGER PRIMARY KEY, body BLOB)");
+    const thread = o.writeThread;
+    if (!thread) throw new Error("no write thread on a file database");
+    expect(WRITE_THREAD_CHECKPOINT_PAGES).toBeLessThan(BACKSTOP_PAGES / 2);
+    const wal = join(dir, "t.db-wal");
+    const page = 4096 + 24;
+    let largest = 0;
+    // 12,000 pages in batches of 100 rows of ~one page each.
+    for (let i = 0; i < 120; i++) {
+      await thread.batch([
+        {
+          sql: `INSERT INTO blobs (body) SELECT randomblob(3900) FROM (${"SELECT 1 UNION ALL ".repeat(99)}SELECT 1)`,
+          params: [],
+          method: "run",
+        },
+      ]);
+      largest = Math.max(largest, statSync(wal).size);
+    }
+    // The WAL never grew much past the thread's threshold (at the 10,000-page backstop it would have
+    // reached 10,000 pages), and every row is there.
+    expect(largest).toBeGreaterThan((WRITE_THREAD_CHECKPOINT_PAGES - 200) * page);
+    expect(largest).toBeLessThan((WRITE_THREAD_CHECKPOINT_PAGES + 500) * page);
+    const [count] = (await o.client.execute("SELECT count(*) AS n FROM blobs")).rows;
+    expect(Number((count as unknown as { n: number }).n)).toBe(12_000);
+    await thread.close();
+    await o.checkpointer?.close();
+    o.client.close();
   });
 
   test("without the worker (interval 0), SQLite's automatic checkpoints stay as they were", async () => {

@@ -17,6 +17,17 @@
 /** The server connection's own checkpoint threshold while the worker runs (~40 MB of WAL). */
 export const BACKSTOP_PAGES = 10_000;
 
+/**
+ * The write thread's own checkpoint threshold (~16 MB of WAL; write-thread.ts). SQLite restarts the
+ * WAL from its beginning only when a write starts with every frame already copied, and under
+ * continuous ingest the thread commits again before a background checkpoint finishes, so the WAL
+ * grew to the backstop and the commit that reached it copied everything still uncopied (commits of
+ * 20–50 ms instead of ~2, the batch-of-50 p99). The thread's own checkpoint at this lower mark finds
+ * most frames already copied by the background checkpointer, copies the rest, and the next batch
+ * restarts the WAL.
+ */
+export const WRITE_THREAD_CHECKPOINT_PAGES = 4_000;
+
 export interface CheckpointStats {
   runs: number;
   errors: number;

@@ -4,7 +4,12 @@ import type { Db, DbDialect } from "../../db/client";
 import * as schema from "../../db/schema";
 import { useWriteThread, type WriteThread } from "../../db/write-thread";
 import type { QueryObserver } from "../../telemetry/db";
-import { BACKSTOP_PAGES, type BackgroundCheckpointer, startCheckpointer } from "./checkpointer";
+import {
+  BACKSTOP_PAGES,
+  type BackgroundCheckpointer,
+  startCheckpointer,
+  WRITE_THREAD_CHECKPOINT_PAGES,
+} from "./checkpointer";
 import { BUSY_TIMEOUT_MS, CONNECTION_PRAGMAS } from "./connection-settings";
 import { instrumentClient } from "./libsql-instrument";
 import { installStatementCache } from "./statement-cache";
@@ -104,7 +109,7 @@ export async function openLibsql(opts: {
     try {
       writeThread = await startWriteThread(file, {
         lock,
-        autocheckpointPages: checkpointer ? BACKSTOP_PAGES : null,
+        autocheckpointPages: checkpointer ? WRITE_THREAD_CHECKPOINT_PAGES : null,
         observe: opts.observe,
       });
       useWriteThread(db, writeThread);
