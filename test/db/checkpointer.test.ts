@@ -2,7 +2,8 @@
  * Background WAL checkpoints (src/adapters/db/checkpointer.ts): with the worker on, the server's
  * connection stops checkpointing at 1,000 pages (its threshold becomes a 10,000-page backstop), the
  * worker copies committed frames into the database file, and the WAL restarts from its beginning
- * instead of growing — all on a real file database, through the app's own openLibsql.
+ * instead of growing; the write thread's connection checkpoints at 4,000 pages, so the WAL restarts
+ * under continuous writes too — all on a real file database, through the app's own openLibsql.
  */
 import { afterAll, describe, expect, test } from "bun:test";
 import { statSync } from "node:fs";

@@ -1,4 +1,4 @@
-import { type SQL, sql } from "drizzle-orm";
+import { sql } from "drizzle-orm";
 import type { Db } from "../../db/client";
 import { compiled, type WriteQuery } from "../../db/write-thread";
 import { abortIf, type Item } from "../time/time.db";
@@ -44,7 +44,7 @@ export function jsonEachInsert(db: Db, spec: BulkInsert, rows: unknown[][]): Ite
 
 /** Rows per `VALUES` statement, largest first; a batch's rows are cut into these sizes. */
 const CHUNKS = [128, 32, 8, 1] as const;
-/** SQL text per (table spec, chunk size), and each size's guard. */
+/** SQL text per (table spec, chunk size), and each size's guard (compiled once: the same for every database). */
 const texts = new WeakMap<BulkInsert, Map<number, string>>();
 const guards = new Map<number, WriteQuery>();
 
@@ -66,7 +66,7 @@ function chunkSql(spec: BulkInsert, size: number): string {
 function guard(db: Db, size: number): WriteQuery {
   let g = guards.get(size);
   if (!g) {
-    g = compiled(abortIf(db, sql`changes() <> ${size}` as SQL));
+    g = compiled(abortIf(db, sql`changes() <> ${size}`));
     guards.set(size, g);
   }
   return g;
