@@ -470,10 +470,40 @@ describe("body validation parses synchronously (syncFirst)", () => {
         { ...hb, duration: -1 },
       ],
     };
-    for (const input of [good, bad, null, { heartbeats: [] }]) {
+    // Inputs without unknown properties go to the loose twin (strict objects' slow path skipped),
+    // the others to the strict schema: either way the same data and issues as zod's own parse.
+    const inputs = [
+      good,
+      bad,
+      null,
+      { heartbeats: [] },
+      { heartbeats: [{ ...hb, duration: -1, app: "" }, "x", null] },
+      { heartbeats: [hb, { ...hb, colour: "red" }] },
+      { heartbeats: [hb], extra: 1 },
+      JSON.parse(
+        `{"heartbeats":[{"id":"a","time":"2026-03-02T09:15:30Z","duration":1,"app":"A","idle":false,"__proto__":{"x":1}}]}`,
+      ),
+      { heartbeats: "none" },
+    ];
+    for (const input of inputs) {
       expect(await schema.safeParseAsync(input)).toEqual(await reference.safeParseAsync(input));
     }
     expect((await schema.safeParseAsync(good)).data?.heartbeats[0]?.app).toBe("Code");
+
+    // The twin is loose (strips what the strict schema refuses) and the key walk finds unknown
+    // properties at any depth, so such inputs never reach the twin.
+    const { looseTwin, knownKeysCheck } = await import("../src/http/fields");
+    const twin = looseTwin(reference) as typeof reference;
+    expect(twin).not.toBe(reference);
+    expect(twin.safeParse({ heartbeats: [{ ...hb, colour: "red" }], extra: 1 }).data).toEqual(
+      reference.safeParse(good).data,
+    );
+    expect(reference.safeParse({ heartbeats: [hb], extra: 1 }).success).toBe(false);
+    const known = knownKeysCheck(reference);
+    expect(inputs.map((i) => known?.(i))).toEqual([true, false, true, true, true, false, false, false, true]);
+    const loose = z.object({ a: z.string() });
+    expect(looseTwin(loose)).toBe(loose);
+    expect(knownKeysCheck(loose)).toBeNull();
 
     let checked = 0;
     const slow = syncFirst(

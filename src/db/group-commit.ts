@@ -106,15 +106,35 @@ export class GroupCommit<W, R> {
     return group;
   }
 
+  /** Starts committing the next group; settles to its outcome (never rejects). */
+  private start(): Promise<Outcome<W, R>> | null {
+    if (this.queue.length === 0) return null;
+    const group = this.take();
+    this.stats.groups++;
+    this.stats.writes += group.length;
+    this.stats.largest = Math.max(this.stats.largest, group.length);
+    return this.opts.run(group.map((p) => p.write)).then(
+      (results) => ({ group, results }),
+      (error: unknown) => ({ group, error }),
+    );
+  }
+
   private async flush(): Promise<void> {
     this.running = true;
     try {
-      while (this.queue.length) {
-        const group = this.take();
-        this.stats.groups++;
-        this.stats.writes += group.length;
-        this.stats.largest = Math.max(this.stats.largest, group.length);
-        await this.commit(group);
+      let current = this.start();
+      while (current) {
+        const done = await current;
+        if ("results" in done) {
+          // The next group goes to the database before this one's callers resume: their
+          // continuations (responses, the next requests they let in) then overlap its commit
+          // instead of delaying it.
+          current = this.start();
+          for (const [i, p] of done.group.entries()) p.resolve(done.results[i] as R);
+        } else {
+          await this.failed(done.group, done.error);
+          current = this.start();
+        }
       }
     } finally {
       this.running = false;
@@ -122,18 +142,12 @@ export class GroupCommit<W, R> {
     }
   }
 
-  private async commit(group: Pending<W, R>[]): Promise<void> {
-    try {
-      const results = await this.opts.run(group.map((p) => p.write));
-      for (const [i, p] of group.entries()) p.resolve(results[i] as R);
+  /** A group failed, so nothing of it was stored: each write again on its own, with its own outcome. */
+  private async failed(group: Pending<W, R>[], error: unknown): Promise<void> {
+    if (group.length === 1) {
+      group[0]?.reject(error);
       return;
-    } catch (err) {
-      if (group.length === 1) {
-        group[0]?.reject(err);
-        return;
-      }
     }
-    // Nothing of the group was stored: each write again on its own, with its own outcome.
     this.stats.retriedOneByOne++;
     for (const p of group) {
       try {
@@ -145,6 +159,8 @@ export class GroupCommit<W, R> {
     }
   }
 }
+
+type Outcome<W, R> = { group: Pending<W, R>[]; results: R[] } | { group: Pending<W, R>[]; error: unknown };
 
 /**
  * Runs tasks of the same key one after another (in submission order) and tasks of different keys

@@ -442,6 +442,17 @@ describe.each(databases)("%s", (name, env) => {
         code: "VALIDATION_FAILED",
         paths: ["heartbeats.2.time"],
       });
+      // Before 2000 and too far ahead, each named; nothing of the batch is stored.
+      const who = await tracker(t);
+      const ancient = [hb(at("09:00:00")), hb("1999-12-31T23:59:59Z"), hb(at("12:11:00"))];
+      const res = await post(t, who.agent, { heartbeats: ancient });
+      expect(res.status).toBe(422);
+      const body = (await res.json()) as { errors: { path: string; message: string }[] };
+      expect(body.errors.map((e) => [e.path, e.message])).toEqual([
+        ["heartbeats.1.time", "must be after 2000-01-01"],
+        ["heartbeats.2.time", "must not be more than 10 minutes in the future"],
+      ]);
+      expect(await storedHeartbeats(t, who.memberId)).toHaveLength(0);
     });
 
     test("500 heartbeats in one batch are stored and merged", async () => {

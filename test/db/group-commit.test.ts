@@ -75,6 +75,30 @@ describe("GroupCommit", () => {
     expect(gc.pending).toBe(0);
   });
 
+  test("the next group is sent to the database before the finished group's callers resume", async () => {
+    let release: () => void = () => {};
+    const gate = new Promise<void>((r) => {
+      release = r;
+    });
+    const log: string[] = [];
+    const gc = new GroupCommit<W, number>({
+      run: async (ws) => {
+        log.push(`run ${ws.map((w) => w.value).join(",")}`);
+        if (ws[0]?.value === 1) await gate;
+        return ws.map((w) => w.value);
+      },
+      key: (w) => w.key,
+    });
+    const first = gc.submit({ key: "a", value: 1 }).then((v) => log.push(`resumed ${v}`));
+    await new Promise((r) => setImmediate(r));
+    const later = [2, 3].map((v) =>
+      gc.submit({ key: `k${v}`, value: v }).then((r) => log.push(`resumed ${r}`)),
+    );
+    release();
+    await Promise.all([first, ...later]);
+    expect(log).toEqual(["run 1", "run 2,3", "resumed 1", "resumed 2", "resumed 3"]);
+  });
+
   test("size limits: at most maxWrites writes and maxWeight weight per group (a heavy write still goes alone)", async () => {
     const { gc, groups } = recorder({ maxWrites: 2, maxWeight: 10 });
     await Promise.all([1, 2, 3, 4, 20, 5].map((v) => gc.submit({ key: `k${v}`, value: v })));

@@ -7,7 +7,7 @@ import type { Clock } from "../../ports/clock";
 import type { Logger } from "../../ports/platform";
 import "./activity.events";
 import { isGuardFailure } from "../time/time.db";
-import { MAX_CLOCK_SKEW_MS } from "./activity.routes";
+import { MAX_CLOCK_SKEW_MS, MIN_INSTANT } from "./activity.routes";
 import {
   firstKey,
   INGEST_ATTEMPTS,
@@ -51,19 +51,24 @@ export interface IngestOutcome {
 const DEFAULT_PULSETIME_S = 60;
 const DEFAULT_IDLE_THRESHOLD_S = 300;
 
-/** 422 naming each heartbeat whose time is too far ahead of the server's clock. */
-function checkClockSkew(input: HeartbeatInput[], now: number): void {
+/**
+ * Each heartbeat's time in ms (parsed once: the route checked the format); 422 naming each one
+ * before 2000 or too far ahead of the server's clock.
+ */
+function heartbeatTimes(input: HeartbeatInput[], now: number): number[] {
+  const times: number[] = new Array(input.length);
   const errors: FieldError[] = [];
-  input.forEach((h, i) => {
-    if (Date.parse(h.time) > now + MAX_CLOCK_SKEW_MS)
-      errors.push({
-        path: `heartbeats.${i}.time`,
-        message: `must not be more than ${MAX_CLOCK_SKEW_MS / 60_000} minutes in the future`,
-        code: "too_big",
-        location: "body",
-      } as FieldError);
-  });
+  const fail = (i: number, message: string, code: string) =>
+    errors.push({ path: `heartbeats.${i}.time`, message, code, location: "body" } as FieldError);
+  for (let i = 0; i < input.length; i++) {
+    const time = Date.parse((input[i] as HeartbeatInput).time);
+    times[i] = time;
+    if (time < MIN_INSTANT) fail(i, "must be after 2000-01-01", "too_small");
+    else if (time > now + MAX_CLOCK_SKEW_MS)
+      fail(i, `must not be more than ${MAX_CLOCK_SKEW_MS / 60_000} minutes in the future`, "too_big");
+  }
   if (errors.length) throw new AppError(422, "VALIDATION_FAILED", "Invalid request body", { errors });
+  return times;
 }
 
 /**
@@ -72,6 +77,7 @@ function checkClockSkew(input: HeartbeatInput[], now: number): void {
  */
 export function prepareHeartbeats(
   input: HeartbeatInput[],
+  times: number[],
   rulesJson: string | null,
   known: Set<string>,
 ): { rows: StoredHeartbeat[]; duplicates: number; dropped: number } {
@@ -80,7 +86,8 @@ export function prepareHeartbeats(
   const rows: StoredHeartbeat[] = [];
   let duplicates = 0;
   let dropped = 0;
-  for (const h of input) {
+  for (let i = 0; i < input.length; i++) {
+    const h = input[i] as HeartbeatInput;
     if (seen.has(h.id) || known.has(h.id)) {
       duplicates++;
       continue;
@@ -93,7 +100,7 @@ export function prepareHeartbeats(
     }
     rows.push({
       clientId: h.id,
-      time: Date.parse(h.time),
+      time: times[i] as number,
       durationMs: Math.round(h.duration * 1000),
       app: kept.app,
       title: kept.title || null,
@@ -118,10 +125,10 @@ export async function ingestHeartbeats(
   agent: { orgId: string; userId: string; actor: string },
   input: HeartbeatInput[],
 ): Promise<IngestOutcome> {
-  checkClockSkew(input, deps.clock.ms());
+  const times = heartbeatTimes(input, deps.clock.ms());
   // One ingest of a member at a time in this process (its batches from several devices queue);
   // different members run concurrently and are committed in groups (ingest.writer.ts).
-  return memberQueue.run(keyOf(agent.orgId, agent.userId), () => ingestSerial(deps, agent, input));
+  return memberQueue.run(keyOf(agent.orgId, agent.userId), () => ingestSerial(deps, agent, input, times));
 }
 
 const memberQueue = new KeyedSerializer();
@@ -130,9 +137,10 @@ async function ingestSerial(
   deps: IngestDeps,
   agent: { orgId: string; userId: string; actor: string },
   input: HeartbeatInput[],
+  times: number[],
 ): Promise<IngestOutcome> {
   const now = deps.clock.ms();
-  const first = firstKey(input.map((h) => ({ time: Date.parse(h.time), clientId: h.id })));
+  const first = firstKey(input.map((h, i) => ({ time: times[i] as number, clientId: h.id })));
   const tail = ingestTails.get(agent.orgId, agent.userId, first);
   if (tail) {
     const state = {
@@ -142,7 +150,7 @@ async function ingestSerial(
       after: [],
       replaced: tail.carryPieces,
     };
-    const out = await attempt(deps, agent, input, state, now);
+    const out = await attempt(deps, agent, input, times, state, now);
     if (out) return out;
     ingestTails.forget(agent.orgId, agent.userId);
   }
@@ -153,7 +161,7 @@ async function ingestSerial(
     clientIds: [...new Set(input.map((h) => h.id))],
   };
   for (let i = 0; i < INGEST_ATTEMPTS; i++) {
-    const out = await attempt(deps, agent, input, await readIngestState(deps.db, key), now);
+    const out = await attempt(deps, agent, input, times, await readIngestState(deps.db, key), now);
     if (out) return out;
     deps.logger.debug(
       { userId: agent.userId, attempt: i },
@@ -168,13 +176,14 @@ async function attempt(
   deps: IngestDeps,
   agent: { orgId: string; userId: string; actor: string },
   input: HeartbeatInput[],
+  times: number[],
   state: IngestState,
   now: number,
 ): Promise<IngestOutcome | null> {
   const { db, events } = deps;
   const member = state.member;
   if (!member) throw new AppError(403, "FORBIDDEN", "This agent's member is no longer in the organization");
-  const { rows, duplicates, dropped } = prepareHeartbeats(input, member.privacyRules, state.known);
+  const { rows, duplicates, dropped } = prepareHeartbeats(input, times, member.privacyRules, state.known);
   const base = { orgId: agent.orgId, memberId: member.id, duplicates, dropped };
   if (rows.length === 0) return { ...base, accepted: 0, status: member.status };
   const plan = planIngest(state, rows, {
