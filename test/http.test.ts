@@ -1,5 +1,6 @@
 import { afterAll, describe, expect, test } from "bun:test";
 import { brotliDecompressSync, gunzipSync } from "node:zlib";
+import type { ZodType } from "zod";
 import { xxh3Hex } from "../src/adapters/digest/xxh3";
 import { deprecated } from "../src/http/middleware/api";
 import { rateLimit } from "../src/http/middleware/rate-limit";
@@ -504,6 +505,39 @@ describe("body validation parses synchronously (syncFirst)", () => {
     const loose = z.object({ a: z.string() });
     expect(looseTwin(loose)).toBe(loose);
     expect(knownKeysCheck(loose)).toBeNull();
+
+    // Non-strict objects keep their catchall around a strict one; recursive schemas build (inner
+    // levels stay strict). Each parsed the same as zod's own parse.
+    const inner = z.strictObject({ b: z.string() });
+    type Node = { name: string; kids?: Node[] };
+    const node: ZodType<Node> = z.strictObject({
+      name: z.string(),
+      get kids() {
+        return z.array(node).optional();
+      },
+    });
+    const cases: [ZodType, unknown[]][] = [
+      [z.looseObject({ a: inner }), [{ a: { b: "x" }, extra: 1 }, { a: { b: "x", c: 1 } }]],
+      [
+        z.object({ a: inner }).catchall(z.number()),
+        [
+          { a: { b: "x" }, extra: "s" },
+          { a: { b: "x" }, n: 2 },
+        ],
+      ],
+      [
+        node,
+        [
+          { name: "r", kids: [{ name: "k", kids: [] }] },
+          { name: "r", kids: [{ name: "k", x: 1 }] },
+          { name: "r", x: 1 },
+        ],
+      ],
+    ];
+    for (const [base, values] of cases) {
+      const fast = syncFirst(base.clone());
+      for (const v of values) expect(await fast.safeParseAsync(v)).toEqual(base.clone().safeParse(v));
+    }
 
     let checked = 0;
     const slow = syncFirst(

@@ -45,51 +45,72 @@ type Def = z.core.$ZodTypeDef & Record<string, unknown>;
 const defOf = (s: Schema) => s._zod.def as Def;
 const isStrict = (d: Def) => (d.catchall as Schema | undefined)?._zod.def.type === "never";
 
-/** The schema with every reachable strict object loose; the same instance when there is none. */
-export function looseTwin(s: Schema): Schema {
-  const d = defOf(s);
-  const clone = (patch: Record<string, unknown>) => (s as z.ZodType).clone({ ...d, ...patch } as never);
-  if (d.type === "object") {
-    const shape = d.shape as Record<string, Schema>;
-    const twins = Object.fromEntries(Object.entries(shape).map(([k, v]) => [k, looseTwin(v)]));
-    const same = !isStrict(d) && Object.keys(shape).every((k) => twins[k] === shape[k]);
-    return same ? s : clone({ shape: twins, catchall: undefined });
+/**
+ * The schema with every reachable strict object loose; the same instance when there is none. A
+ * non-strict object keeps its own catchall (passthrough, `.catchall(x)`); a schema met again inside
+ * itself (recursive, through getters) stays as it is there, so its inner levels are parsed strictly.
+ */
+export function looseTwin(s: Schema, visiting = new Set<Schema>()): Schema {
+  if (visiting.has(s)) return s;
+  visiting.add(s);
+  try {
+    const d = defOf(s);
+    const clone = (patch: Record<string, unknown>) => (s as z.ZodType).clone({ ...d, ...patch } as never);
+    if (d.type === "object") {
+      const shape = d.shape as Record<string, Schema>;
+      const twins = Object.fromEntries(Object.entries(shape).map(([k, v]) => [k, looseTwin(v, visiting)]));
+      const strict = isStrict(d);
+      const same = !strict && Object.keys(shape).every((k) => twins[k] === shape[k]);
+      return same ? s : clone({ shape: twins, catchall: strict ? undefined : d.catchall });
+    }
+    const inner =
+      d.type === "array" ? "element" : d.type === "optional" || d.type === "nullable" ? "innerType" : null;
+    if (!inner) return s;
+    const twin = looseTwin(d[inner] as Schema, visiting);
+    return twin === d[inner] ? s : clone({ [inner]: twin });
+  } finally {
+    visiting.delete(s);
   }
-  const inner =
-    d.type === "array" ? "element" : d.type === "optional" || d.type === "nullable" ? "innerType" : null;
-  if (!inner) return s;
-  const twin = looseTwin(d[inner] as Schema);
-  return twin === d[inner] ? s : clone({ [inner]: twin });
 }
 
-/** True when the input has no property a strict object of the schema would refuse (null: nothing to check). */
-export function knownKeysCheck(s: Schema): ((v: unknown) => boolean) | null {
-  const d = defOf(s);
-  if (d.type === "object") {
-    const shape = d.shape as Record<string, Schema>;
-    const keys = new Set(Object.keys(shape));
-    const strict = isStrict(d);
-    const fields = Object.keys(shape).flatMap((k) => {
-      const check = knownKeysCheck(shape[k] as Schema);
-      return check ? [[k, check] as const] : [];
-    });
-    if (!strict && fields.length === 0) return null;
-    return (v) => {
-      if (typeof v !== "object" || v === null) return true; // refused alike by both
-      if (strict) for (const k in v) if (!keys.has(k)) return false;
-      for (const [k, check] of fields) if (!check((v as Record<string, unknown>)[k])) return false;
-      return true;
-    };
+/**
+ * True when the input has no property a strict object of the schema would refuse (null: nothing to
+ * check). Follows exactly the schemas `looseTwin` loosens: where the twin keeps a schema as it is, there
+ * is nothing to check.
+ */
+export function knownKeysCheck(s: Schema, visiting = new Set<Schema>()): ((v: unknown) => boolean) | null {
+  if (visiting.has(s)) return null;
+  visiting.add(s);
+  try {
+    const d = defOf(s);
+    if (d.type === "object") {
+      const shape = d.shape as Record<string, Schema>;
+      const keys = new Set(Object.keys(shape));
+      const strict = isStrict(d);
+      const fields = Object.keys(shape).flatMap((k) => {
+        const check = knownKeysCheck(shape[k] as Schema, visiting);
+        return check ? [[k, check] as const] : [];
+      });
+      if (!strict && fields.length === 0) return null;
+      return (v) => {
+        if (typeof v !== "object" || v === null) return true; // refused alike by both
+        if (strict) for (const k in v) if (!keys.has(k)) return false;
+        for (const [k, check] of fields) if (!check((v as Record<string, unknown>)[k])) return false;
+        return true;
+      };
+    }
+    if (d.type === "array") {
+      const each = knownKeysCheck(d.element as Schema, visiting);
+      return each && ((v) => !Array.isArray(v) || v.every(each));
+    }
+    if (d.type === "optional" || d.type === "nullable") {
+      const inner = knownKeysCheck(d.innerType as Schema, visiting);
+      return inner && ((v) => v == null || inner(v));
+    }
+    return null;
+  } finally {
+    visiting.delete(s);
   }
-  if (d.type === "array") {
-    const each = knownKeysCheck(d.element as Schema);
-    return each && ((v) => !Array.isArray(v) || v.every(each));
-  }
-  if (d.type === "optional" || d.type === "nullable") {
-    const inner = knownKeysCheck(d.innerType as Schema);
-    return inner && ((v) => v == null || inner(v));
-  }
-  return null;
 }
 
 /**
