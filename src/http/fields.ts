@@ -45,69 +45,57 @@ type Def = z.core.$ZodTypeDef & Record<string, unknown>;
 const defOf = (s: Schema) => s._zod.def as Def;
 const isStrict = (d: Def) => (d.catchall as Schema | undefined)?._zod.def.type === "never";
 
+type KeysCheck = (v: unknown) => boolean;
+
 /**
- * The schema with every reachable strict object loose; the same instance when there is none. A
- * non-strict object keeps its own catchall (passthrough, `.catchall(x)`); a schema met again inside
- * itself (recursive, through getters) stays as it is there, so its inner levels are parsed strictly.
+ * The schema's loose twin — every reachable strict object loose, the same instance when there is
+ * none — and the walk of an input that says it has no property those strict objects would refuse
+ * (null exactly when the twin is the schema itself: nothing to check). One walk builds both, so the
+ * check covers exactly the objects the twin loosens. A non-strict object keeps its own catchall
+ * (passthrough, `.catchall(x)`); a schema met again inside itself (recursive, through getters) stays
+ * as it is there, so its inner levels are parsed strictly.
  */
-export function looseTwin(s: Schema, visiting = new Set<Schema>()): Schema {
-  if (visiting.has(s)) return s;
+export function loosen(
+  s: Schema,
+  visiting = new Set<Schema>(),
+): { twin: Schema; keysKnown: KeysCheck | null } {
+  const same = { twin: s, keysKnown: null };
+  if (visiting.has(s)) return same;
   visiting.add(s);
   try {
     const d = defOf(s);
     const clone = (patch: Record<string, unknown>) => (s as z.ZodType).clone({ ...d, ...patch } as never);
     if (d.type === "object") {
       const shape = d.shape as Record<string, Schema>;
-      const twins = Object.fromEntries(Object.entries(shape).map(([k, v]) => [k, looseTwin(v, visiting)]));
+      const parts = Object.entries(shape).map(([k, v]) => [k, loosen(v, visiting)] as const);
       const strict = isStrict(d);
-      const same = !strict && Object.keys(shape).every((k) => twins[k] === shape[k]);
-      return same ? s : clone({ shape: twins, catchall: strict ? undefined : d.catchall });
-    }
-    const inner =
-      d.type === "array" ? "element" : d.type === "optional" || d.type === "nullable" ? "innerType" : null;
-    if (!inner) return s;
-    const twin = looseTwin(d[inner] as Schema, visiting);
-    return twin === d[inner] ? s : clone({ [inner]: twin });
-  } finally {
-    visiting.delete(s);
-  }
-}
-
-/**
- * True when the input has no property a strict object of the schema would refuse (null: nothing to
- * check). Follows exactly the schemas `looseTwin` loosens: where the twin keeps a schema as it is, there
- * is nothing to check.
- */
-export function knownKeysCheck(s: Schema, visiting = new Set<Schema>()): ((v: unknown) => boolean) | null {
-  if (visiting.has(s)) return null;
-  visiting.add(s);
-  try {
-    const d = defOf(s);
-    if (d.type === "object") {
-      const shape = d.shape as Record<string, Schema>;
+      const fields = parts.flatMap(([k, p]) => (p.keysKnown ? [[k, p.keysKnown] as const] : []));
+      if (!strict && fields.length === 0) return same;
       const keys = new Set(Object.keys(shape));
-      const strict = isStrict(d);
-      const fields = Object.keys(shape).flatMap((k) => {
-        const check = knownKeysCheck(shape[k] as Schema, visiting);
-        return check ? [[k, check] as const] : [];
-      });
-      if (!strict && fields.length === 0) return null;
-      return (v) => {
-        if (typeof v !== "object" || v === null) return true; // refused alike by both
-        if (strict) for (const k in v) if (!keys.has(k)) return false;
-        for (const [k, check] of fields) if (!check((v as Record<string, unknown>)[k])) return false;
-        return true;
+      return {
+        twin: clone({
+          shape: Object.fromEntries(parts.map(([k, p]) => [k, p.twin])),
+          catchall: strict ? undefined : d.catchall,
+        }),
+        keysKnown: (v) => {
+          if (typeof v !== "object" || v === null) return true; // refused alike by both
+          if (strict) for (const k in v) if (!keys.has(k)) return false;
+          for (const [k, check] of fields) if (!check((v as Record<string, unknown>)[k])) return false;
+          return true;
+        },
       };
     }
-    if (d.type === "array") {
-      const each = knownKeysCheck(d.element as Schema, visiting);
-      return each && ((v) => !Array.isArray(v) || v.every(each));
-    }
-    if (d.type === "optional" || d.type === "nullable") {
-      const inner = knownKeysCheck(d.innerType as Schema, visiting);
-      return inner && ((v) => v == null || inner(v));
-    }
-    return null;
+    const key =
+      d.type === "array" ? "element" : d.type === "optional" || d.type === "nullable" ? "innerType" : null;
+    if (!key) return same;
+    const inner = loosen(d[key] as Schema, visiting);
+    const check = inner.keysKnown;
+    if (!check) return same;
+    return {
+      twin: clone({ [key]: inner.twin }),
+      keysKnown:
+        key === "element" ? (v) => !Array.isArray(v) || v.every(check) : (v) => v == null || check(v),
+    };
   } finally {
     visiting.delete(s);
   }
@@ -129,8 +117,7 @@ export function syncFirst<T extends z.ZodType>(schema: T): T {
   syncParsing.add(s);
   const parseAsync = s.safeParseAsync.bind(s);
   const parseStrict = s.safeParse.bind(s);
-  const twin = looseTwin(s) as z.ZodType;
-  const keysKnown = twin === s ? null : knownKeysCheck(s);
+  const { twin, keysKnown } = loosen(s) as { twin: z.ZodType; keysKnown: KeysCheck | null };
   const parseSync: typeof parseStrict = keysKnown
     ? (data, params) => (keysKnown(data) ? twin.safeParse(data, params) : parseStrict(data, params))
     : parseStrict;
