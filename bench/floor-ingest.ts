@@ -109,7 +109,7 @@ const server = Bun.serve({
     if (!sql) {
       sql = `INSERT INTO heartbeats (org_id, member_id, client_id, time, duration_ms, app, title, url, domain, idle,
         keyboard, mouse, received_at) VALUES ${placeholders(heartbeats.length)}
-        ON CONFLICT (member_id, client_id) DO NOTHING`;
+        ON CONFLICT (member_id, time, client_id) DO NOTHING`;
       sqlFor.set(heartbeats.length, sql);
     }
     const r = await client.execute({ sql, args });

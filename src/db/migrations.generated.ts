@@ -129,5 +129,15 @@ export const migrations: Migration[] = [
       "DROP TABLE `activity_hours`;",
       "ALTER TABLE `__new_activity_hours` RENAME TO `activity_hours`;"
     ]
+  },
+  {
+    "tag": "0006_heartbeat_key",
+    "createdAt": 1795354435588,
+    "hash": "3805a4d9f51b755c9bcc51bc0f6ad0c717bf8fa1a7c74fe3efd24eb3a28a3bd8",
+    "statements": [
+      "-- A heartbeat's idempotency key becomes (member_id, time, client_id): one unique index instead of two\n-- (the rebuild's read order and the key in one B-tree). Created before the old ones are dropped, so a\n-- member's heartbeats stay indexed throughout; no row can conflict, as (member_id, client_id) was unique.\nCREATE UNIQUE INDEX `heartbeats_member_time_uq` ON `heartbeats` (`member_id`,`time`,`client_id`);",
+      "DROP INDEX `heartbeats_member_client_uq`;",
+      "DROP INDEX `heartbeats_member_time_idx`;"
+    ]
   }
 ];

@@ -98,6 +98,27 @@ describe.each(databases)("%s", (name, env) => {
       expect((await ingest(t, a, [shared])).accepted).toBe(1);
       expect((await ingest(t, b, [shared])).accepted).toBe(1);
     });
+
+    test("a heartbeat is its id at its time: another time is another heartbeat, another notation of the time is not", async () => {
+      const who = await tracker(t);
+      const first = hb(at("09:00:00"), { id: "hb-1" });
+      expect(await ingest(t, who, [first])).toMatchObject({ accepted: 1, duplicates: 0 });
+      // The same instant written with an offset and milliseconds: a retry of the same heartbeat.
+      const sameInstant = { ...first, time: "2026-03-02T10:00:00.000+01:00" };
+      expect(await ingest(t, who, [sameInstant])).toMatchObject({ accepted: 0, duplicates: 1 });
+      // The id again at another time, twice in one batch (counted once), and once more out of order
+      // (read path: the stored keys are matched by id and time, not by id alone).
+      const later = hb(at("09:00:30"), { id: "hb-1" });
+      expect(await ingest(t, who, [later, later])).toMatchObject({ accepted: 1, duplicates: 1 });
+      const earlier = hb(at("08:59:30"), { id: "hb-1" });
+      expect(await ingest(t, who, [earlier, first])).toMatchObject({ accepted: 1, duplicates: 1 });
+      const rows = await storedHeartbeats(t, who.memberId);
+      expect(rows.map((h) => [h.clientId, new Date(h.time).toISOString()])).toEqual([
+        ["hb-1", "2026-03-02T08:59:30.000Z"],
+        ["hb-1", "2026-03-02T09:00:00.000Z"],
+        ["hb-1", "2026-03-02T09:00:30.000Z"],
+      ]);
+    });
   });
 
   describe("spans (ActivityWatch merge)", () => {
@@ -233,7 +254,7 @@ describe.each(databases)("%s", (name, env) => {
       orgId: who.orgId,
       member: { id: who.memberId },
       first: firstKey(rows),
-      clientIds: [id],
+      keys: rows,
     });
     return planIngest(state, rows, {
       orgId: who.orgId,

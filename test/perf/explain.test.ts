@@ -485,7 +485,7 @@ test("the checker flags full scans of tables and automatic indexes, not CTE or j
         "SCAN b",
         "SCAN json_each VIRTUAL TABLE INDEX 0:",
         "SCAN CONSTANT ROW",
-        "SEARCH h USING INDEX heartbeats_member_time_idx (member_id=?)",
+        "SEARCH h USING INDEX heartbeats_member_time_uq (member_id=?)",
         "SEARCH ms USING INTEGER PRIMARY KEY (rowid=?)",
       ]),
     ),

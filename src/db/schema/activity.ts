@@ -16,8 +16,14 @@ import { memberships } from "./identity";
 const ms = (name: string) => integer(name);
 
 /**
- * Raw heartbeats, after the organization's privacy rules. `(member_id, client_id)` is the idempotency
- * key (a retried batch inserts nothing); spans are always rebuilt from these rows.
+ * Raw heartbeats, after the organization's privacy rules; spans are always rebuilt from these rows.
+ *
+ * `(member_id, time, client_id)` is the idempotency key: a heartbeat is its client id at its time,
+ * so a retried batch inserts nothing. It is also the order the span rebuild reads, so one unique
+ * index serves both. (Until migration 0006 a second unique index on `(member_id, client_id)` made
+ * the id alone the key; agents' ids are typically random UUIDs, which land on a random leaf of that
+ * index per insert: with it, storing a heartbeat cost 47 µs against 9 µs without it, measured on
+ * 640k rows with random UUIDs, and 12.5 µs against 7 µs with ids in order.)
  */
 export const heartbeats = sqliteTable(
   "heartbeats",
@@ -40,11 +46,7 @@ export const heartbeats = sqliteTable(
     mouse: integer("mouse"),
     receivedAt: ms("received_at").notNull(),
   },
-  (t) => [
-    uniqueIndex("heartbeats_member_client_uq").on(t.memberId, t.clientId),
-    // The span rebuild reads a member's heartbeats after a (time, client_id) key, in that order.
-    index("heartbeats_member_time_idx").on(t.memberId, t.time, t.clientId),
-  ],
+  (t) => [uniqueIndex("heartbeats_member_time_uq").on(t.memberId, t.time, t.clientId)],
 );
 
 /**

@@ -24,7 +24,7 @@ import { abortIf, type Item } from "../time/time.db";
 export interface BulkInsert {
   table: string;
   columns: readonly string[];
-  /** e.g. `ON CONFLICT (member_id, client_id) DO NOTHING`. */
+  /** e.g. `ON CONFLICT (member_id, time, client_id) DO NOTHING`. */
   onConflict?: string;
   /** Abort the batch unless every row was inserted. */
   allNew?: boolean;

@@ -28,8 +28,15 @@ export interface IngestKey {
   member: { id: string } | { userId: string };
   /** Key of the earliest heartbeat of the batch: the rebuild starts at the last span before it. */
   first: { time: number; clientId: string };
-  clientIds: string[];
+  /** The batch's heartbeat keys (time and client id): which of them are stored already. */
+  keys: { time: number; clientId: string }[];
 }
+
+/**
+ * A heartbeat's identity (the idempotency key with its member): its client id at its time. A retried
+ * batch repeats both; the unique index `heartbeats_member_time_uq` enforces it in the database.
+ */
+export const heartbeatKey = (time: number, clientId: string) => `${time}\u0000${clientId}`;
 
 export interface IngestState {
   member: {
@@ -42,6 +49,7 @@ export interface IngestState {
     /** Of the org_settings row (null: defaults); the write is guarded on it, rules included. */
     settingsUpdatedAt: number | null;
   } | null;
+  /** `heartbeatKey`s of the batch's heartbeats already stored. */
   known: Set<string>;
   carry: Carry | null;
   after: SpanHeartbeat[];
@@ -76,8 +84,10 @@ export function readStateSql(k: IngestKey) {
       LEFT JOIN org_settings s ON s.org_id = m.org_id
       LEFT JOIN member_presence p ON p.member_id = m.id
       WHERE m.org_id = ${k.orgId} AND m.id = ${memberOf(k)}`,
-    known: sql`SELECT client_id AS clientId FROM heartbeats
-      WHERE member_id = ${memberOf(k)} AND client_id IN (SELECT value FROM json_each(${JSON.stringify(k.clientIds)}))`,
+    known: sql`SELECT time, client_id AS clientId FROM heartbeats
+      WHERE member_id = ${memberOf(k)} AND (time, client_id) IN (
+        SELECT json_extract(value, '$[0]'), json_extract(value, '$[1]')
+        FROM json_each(${JSON.stringify(k.keys.map((h) => [h.time, h.clientId]))}))`,
     carry: sql`SELECT span_start AS spanStart, max_end AS maxEnd, last_time AS lastTime,
         last_client_id AS lastClientId, app, title, url, domain, idle, heartbeats
       FROM activity_spans WHERE ${carryWhere(k)}
@@ -102,7 +112,7 @@ export async function readIngestState(db: Db, k: IngestKey): Promise<IngestState
     db.all(q.replaced),
   ])) as [
     IngestState["member"][],
-    { clientId: string }[],
+    { time: number; clientId: string }[],
     (Omit<Carry, "idle"> & { idle: number })[],
     (Omit<SpanHeartbeat, "idle"> & { idle: number })[],
     { startAt: number; endAt: number; idle: number }[],
@@ -110,7 +120,7 @@ export async function readIngestState(db: Db, k: IngestKey): Promise<IngestState
   const c = carry[0];
   return {
     member: member[0] ?? null,
-    known: new Set(known.map((r) => r.clientId)),
+    known: new Set(known.map((r) => heartbeatKey(r.time, r.clientId))),
     carry: c ? { ...c, idle: !!c.idle } : null,
     after: after.map((h) => ({ ...h, idle: !!h.idle })),
     replaced: replaced.map((p) => ({ ...p, idle: !!p.idle })),
@@ -225,13 +235,16 @@ export async function writeIngest(
     orgId: w.orgId,
     member: { id: w.memberId },
     first: firstKey(w.heartbeats),
-    clientIds: [...new Set(w.heartbeats.map((h) => h.clientId))],
+    keys: w.heartbeats,
   };
   for (let attempt = 0; attempt < INGEST_ATTEMPTS; attempt++) {
     const state = await readIngestState(db, key);
     if (!state.member) throw new Error(`no member ${w.memberId} in ${w.orgId}`);
     const seen = new Set(state.known);
-    const rows = w.heartbeats.filter((h) => !seen.has(h.clientId) && seen.add(h.clientId));
+    const rows = w.heartbeats.filter((h) => {
+      const key = heartbeatKey(h.time, h.clientId);
+      return !seen.has(key) && seen.add(key);
+    });
     if (rows.length === 0) return { inserted: 0, status: state.member.status };
     const plan = planIngest(state, rows, { ...w, status: state.member.status });
     try {
@@ -246,7 +259,7 @@ export async function writeIngest(
 /** The agent's member and what ingest needs of the organization's settings. */
 export async function findIngestContext(db: Db, orgId: string, userId: string) {
   const [row] = await db.all<NonNullable<IngestState["member"]>>(
-    readStateSql({ orgId, member: { userId }, first: { time: 0, clientId: "" }, clientIds: [] }).member,
+    readStateSql({ orgId, member: { userId }, first: { time: 0, clientId: "" }, keys: [] }).member,
   );
   return row ?? null;
 }

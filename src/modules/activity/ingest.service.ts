@@ -10,6 +10,7 @@ import { isGuardFailure } from "../time/time.db";
 import { MAX_CLOCK_SKEW_MS, MIN_INSTANT } from "./activity.routes";
 import {
   firstKey,
+  heartbeatKey,
   INGEST_ATTEMPTS,
   type IngestState,
   planIngest,
@@ -72,8 +73,8 @@ function heartbeatTimes(input: HeartbeatInput[], now: number): number[] {
 }
 
 /**
- * Agent input → the rows to store: duplicates (already stored, or repeated in the batch) removed,
- * privacy rules applied, times in ms.
+ * Agent input → the rows to store: duplicates (already stored, or repeated in the batch: the same
+ * client id at the same time, `heartbeatKey`) removed, privacy rules applied, times in ms.
  */
 export function prepareHeartbeats(
   input: HeartbeatInput[],
@@ -88,11 +89,12 @@ export function prepareHeartbeats(
   let dropped = 0;
   for (let i = 0; i < input.length; i++) {
     const h = input[i] as HeartbeatInput;
-    if (seen.has(h.id) || known.has(h.id)) {
+    const key = heartbeatKey(times[i] as number, h.id);
+    if (seen.has(key) || known.has(key)) {
       duplicates++;
       continue;
     }
-    seen.add(h.id);
+    seen.add(key);
     const kept = applyPrivacy({ app: h.app, title: h.title ?? null, url: h.url ?? null }, rules);
     if (!kept) {
       dropped++;
@@ -140,7 +142,8 @@ async function ingestSerial(
   times: number[],
 ): Promise<IngestOutcome> {
   const now = deps.clock.ms();
-  const first = firstKey(input.map((h, i) => ({ time: times[i] as number, clientId: h.id })));
+  const keys = input.map((h, i) => ({ time: times[i] as number, clientId: h.id }));
+  const first = firstKey(keys);
   const tail = ingestTails.get(agent.orgId, agent.userId, first);
   if (tail) {
     const state = {
@@ -158,7 +161,7 @@ async function ingestSerial(
     orgId: agent.orgId,
     member: { userId: agent.userId },
     first,
-    clientIds: [...new Set(input.map((h) => h.id))],
+    keys,
   };
   for (let i = 0; i < INGEST_ATTEMPTS; i++) {
     const out = await attempt(deps, agent, input, times, await readIngestState(deps.db, key), now);

@@ -52,7 +52,7 @@ const HEARTBEAT_ROWS: BulkInsert = {
     "mouse",
     "received_at",
   ],
-  onConflict: "ON CONFLICT (member_id, client_id) DO NOTHING",
+  onConflict: "ON CONFLICT (member_id, time, client_id) DO NOTHING",
   // Every heartbeat of every plan is new: a retried batch on the fast path (or one stored by
   // another writer meanwhile) aborts the batch instead of being counted as accepted.
   allNew: true,
