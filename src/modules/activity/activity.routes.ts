@@ -54,7 +54,8 @@ export const IngestResultSchema = z
     accepted: z.number().int().openapi({ example: 49, description: "Heartbeats stored by this request" }),
     duplicates: z.number().int().openapi({
       example: 1,
-      description: "Heartbeats already stored (same `id` for this member), or repeated within the batch",
+      description:
+        "Heartbeats already stored (same `id` and `time` for this member), or repeated within the batch",
     }),
     dropped: z
       .number()
