@@ -112,11 +112,32 @@ describe.each(databases)("%s", (name, env) => {
       expect(await ingest(t, who, [later, later])).toMatchObject({ accepted: 1, duplicates: 1 });
       const earlier = hb(at("08:59:30"), { id: "hb-1" });
       expect(await ingest(t, who, [earlier, first])).toMatchObject({ accepted: 1, duplicates: 1 });
+      // One batch holding an id at two times: two heartbeats.
+      const twice = [hb(at("09:01:00"), { id: "hb-2" }), hb(at("09:01:30"), { id: "hb-2" })];
+      expect(await ingest(t, who, twice)).toMatchObject({ accepted: 2, duplicates: 0 });
+      // Bulk loaders (writeIngest, the seed) use the same key.
+      const bulk = (rows: [string, string][]) =>
+        writeIngest(t.platform.db, {
+          orgId: who.orgId,
+          memberId: who.memberId,
+          now: t.clock.now().getTime(),
+          pulsetimeMs: 60_000,
+          idleThresholdMs: 300_000,
+          heartbeats: rows.map(([id, time]) => stored(id, time)),
+        });
+      const hb3 = ["hb-3", at("09:02:00")] as [string, string];
+      expect((await bulk([hb3, ["hb-3", at("09:02:30")], hb3])).inserted).toBe(2);
+      expect((await bulk([hb3, ["hb-3", at("09:03:00")]])).inserted).toBe(1);
       const rows = await storedHeartbeats(t, who.memberId);
-      expect(rows.map((h) => [h.clientId, new Date(h.time).toISOString()])).toEqual([
-        ["hb-1", "2026-03-02T08:59:30.000Z"],
-        ["hb-1", "2026-03-02T09:00:00.000Z"],
-        ["hb-1", "2026-03-02T09:00:30.000Z"],
+      expect(rows.map((h) => [h.clientId, new Date(h.time).toISOString().slice(11, 19)])).toEqual([
+        ["hb-1", "08:59:30"],
+        ["hb-1", "09:00:00"],
+        ["hb-1", "09:00:30"],
+        ["hb-2", "09:01:00"],
+        ["hb-2", "09:01:30"],
+        ["hb-3", "09:02:00"],
+        ["hb-3", "09:02:30"],
+        ["hb-3", "09:03:00"],
       ]);
     });
   });

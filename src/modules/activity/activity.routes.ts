@@ -76,7 +76,7 @@ export const ingestHeartbeatsRoute = createRoute({
   description: [
     "Agent tokens only (other credentials: 403). A batch of 1–500 heartbeats of the agent's member.",
     "",
-    "- **Idempotent** by (member, `id`, `time`): a retried batch stores nothing twice and answers with `duplicates`. A heartbeat is its `id` at its `time`: an `id` sent again with another `time` is another heartbeat.",
+    "- **Idempotent** by (member, `id`, `time`): a retried batch stores nothing twice and answers with `duplicates`. A heartbeat is its `id` at its `time` (to the millisecond: finer digits are ignored): an `id` sent again with another `time` is another heartbeat.",
     "- **Spans**: heartbeats are merged as ActivityWatch does: in time order, a heartbeat with the same `app`, `title`, `url` and `idle` as the current span that starts at most the organization's `pulsetimeSeconds` after the span's end extends it; otherwise it starts a new span and the previous one is clipped at its start. Order of delivery does not matter: spans are rebuilt from the stored heartbeats, so late and out-of-order heartbeats give the same spans as an in-order stream.",
     "- **Privacy rules** of the organization are applied before anything is stored: `drop` discards a heartbeat whose field matches, `redact` stores `[redacted]` instead of the value (a redacted `url` records no domain).",
     "- **Presence**: sets your last-seen time and status: `idle` when the newest heartbeat is idle or no heartbeat showed input (not idle, and non-zero `keyboard`/`mouse` when sent) for the organization's `idleThresholdSeconds`, else `active`.",
