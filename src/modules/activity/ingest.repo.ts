@@ -38,6 +38,20 @@ export interface IngestKey {
  */
 export const heartbeatKey = (time: number, clientId: string) => `${time}\u0000${clientId}`;
 
+/**
+ * A test passing each heartbeat key the first time it is asked about, and never one of `known` (the
+ * batch's keys already stored): what ingest and bulk loaders keep of a batch.
+ */
+export function firstSightings(known: Set<string>): (time: number, clientId: string) => boolean {
+  const seen = new Set(known);
+  return (time, clientId) => {
+    const key = heartbeatKey(time, clientId);
+    if (seen.has(key)) return false;
+    seen.add(key);
+    return true;
+  };
+}
+
 export interface IngestState {
   member: {
     id: string;
@@ -240,11 +254,8 @@ export async function writeIngest(
   for (let attempt = 0; attempt < INGEST_ATTEMPTS; attempt++) {
     const state = await readIngestState(db, key);
     if (!state.member) throw new Error(`no member ${w.memberId} in ${w.orgId}`);
-    const seen = new Set(state.known);
-    const rows = w.heartbeats.filter((h) => {
-      const key = heartbeatKey(h.time, h.clientId);
-      return !seen.has(key) && seen.add(key);
-    });
+    const isNew = firstSightings(state.known);
+    const rows = w.heartbeats.filter((h) => isNew(h.time, h.clientId));
     if (rows.length === 0) return { inserted: 0, status: state.member.status };
     const plan = planIngest(state, rows, { ...w, status: state.member.status });
     try {

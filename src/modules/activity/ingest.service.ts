@@ -10,7 +10,7 @@ import { isGuardFailure } from "../time/time.db";
 import { MAX_CLOCK_SKEW_MS, MIN_INSTANT } from "./activity.routes";
 import {
   firstKey,
-  heartbeatKey,
+  firstSightings,
   INGEST_ATTEMPTS,
   type IngestState,
   planIngest,
@@ -83,18 +83,16 @@ export function prepareHeartbeats(
   known: Set<string>,
 ): { rows: StoredHeartbeat[]; duplicates: number; dropped: number } {
   const rules = compileRules(rulesJson);
-  const seen = new Set<string>();
+  const isNew = firstSightings(known);
   const rows: StoredHeartbeat[] = [];
   let duplicates = 0;
   let dropped = 0;
   for (let i = 0; i < input.length; i++) {
     const h = input[i] as HeartbeatInput;
-    const key = heartbeatKey(times[i] as number, h.id);
-    if (seen.has(key) || known.has(key)) {
+    if (!isNew(times[i] as number, h.id)) {
       duplicates++;
       continue;
     }
-    seen.add(key);
     const kept = applyPrivacy({ app: h.app, title: h.title ?? null, url: h.url ?? null }, rules);
     if (!kept) {
       dropped++;
