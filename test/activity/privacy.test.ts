@@ -36,6 +36,8 @@ describe("privacy rules", () => {
     expect(applyPrivacy(hb, bad)?.title).toBe(REDACTED);
     expect(applyPrivacy(hb, compileRules("not json"))).toBeNull();
     expect(applyPrivacy(hb, compileRules("{}"))).toBeNull();
+    // Whatever fields the input has: a screenshot may carry no app, title or url at all.
+    expect(applyPrivacy({ app: null, title: null, url: null }, compileRules("not json"))).toBeNull();
   });
 
   test("domains: host of http(s) URLs, lower case, without www.", () => {

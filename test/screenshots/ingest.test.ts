@@ -1,4 +1,4 @@
-import { afterEach, beforeEach, describe, expect, test } from "bun:test";
+import { afterEach, beforeEach, describe, expect, spyOn, test } from "bun:test";
 import { eq } from "drizzle-orm";
 import sharp from "sharp";
 import { screenshots } from "../../src/db/schema";
@@ -6,6 +6,7 @@ import type { DomainEvent } from "../../src/events/types";
 import { sha256Hex } from "../../src/lib/crypto";
 import { sniffImage } from "../../src/modules/screenshots/screenshots.model";
 import { SCREENSHOT_MAX_BYTES } from "../../src/modules/screenshots/screenshots.service";
+import { setSettings } from "../activity/support";
 import { createTestApp, type TestApp } from "../support/app";
 import { type SeededMember, seedMember } from "../support/identity";
 import { createPat } from "../tokens/support";
@@ -192,6 +193,98 @@ describe("POST /api/v1/ingest/screenshots: conversion", () => {
         size: body.size,
       },
     });
+  });
+});
+
+describe("POST /api/v1/ingest/screenshots: privacy rules (before anything is stored)", () => {
+  const rules = (list: { field: string; pattern: string; action: string }[]) =>
+    setSettings(t, member.orgId, { privacyRules: JSON.stringify(list) });
+  const stored = () => t.platform.db.select().from(screenshots).where(eq(screenshots.orgId, member.orgId));
+
+  test("redact stores [redacted] for the matching app or title; other screenshots keep theirs", async () => {
+    await rules([
+      { field: "title", pattern: "[Pp]ayroll", action: "redact" },
+      { field: "app", pattern: "^Signal$", action: "redact" },
+    ]);
+    const a = await uploaded(t, agent, await makeImage("png", 40, 20), {
+      takenAt: "2026-01-05T09:00:00Z",
+      app: "Excel",
+      title: "Payroll March.xlsx",
+    });
+    expect(a).toMatchObject({ app: "Excel", title: "[redacted]" });
+    const b = await uploaded(t, agent, await makeImage("png", 41, 20), {
+      takenAt: "2026-01-05T09:01:00Z",
+      app: "Signal",
+      title: "Chats",
+    });
+    expect(b).toMatchObject({ app: "[redacted]", title: "Chats" });
+    const c = await uploaded(t, agent, await makeImage("png", 42, 20), {
+      takenAt: "2026-01-05T09:02:00Z",
+      app: "Figma",
+      title: "Checkout flow",
+    });
+    expect(c).toMatchObject({ app: "Figma", title: "Checkout flow" });
+    const rows = await stored();
+    expect(rows.map((r) => [r.app, r.title]).sort()).toEqual([
+      ["Excel", "[redacted]"],
+      ["Figma", "Checkout flow"],
+      ["[redacted]", "Chats"],
+    ]);
+  });
+
+  test("drop answers 204 and stores nothing: no image, no row, no event; the next screenshot is stored", async () => {
+    await rules([
+      { field: "title", pattern: "Online banking", action: "drop" },
+      { field: "app", pattern: "^1Password$", action: "drop" },
+    ]);
+    const put = spyOn(t.platform.blobs, "put");
+    const seen: string[] = [];
+    t.services.events.on("screenshot.created", (e) => {
+      seen.push(e.payload.screenshotId);
+    });
+    for (const [app, title] of [
+      ["Firefox", "Online banking – Example Bank"],
+      ["1Password", "Vault"],
+    ] as const) {
+      const res = await upload(t, agent.auth, await makeImage("png", 30, 30), { app, title });
+      expect(res.status).toBe(204);
+      expect(await res.text()).toBe("");
+      expect(res.headers.get("location")).toBeNull();
+    }
+    await t.platform.drain();
+    expect(put).not.toHaveBeenCalled();
+    expect(seen).toEqual([]);
+    expect(await stored()).toHaveLength(0);
+    // A retry of a dropped upload is dropped again; a screenshot of another window is kept.
+    expect((await upload(t, agent.auth, await makeImage("png", 30, 30), { app: "1Password" })).status).toBe(
+      204,
+    );
+    const kept = await uploaded(t, agent, await makeImage("png", 31, 30), { app: "Firefox", title: "Docs" });
+    await t.platform.drain();
+    expect(put).toHaveBeenCalledTimes(3);
+    expect(seen).toEqual([kept.id]);
+    expect((await stored()).map((r) => r.id)).toEqual([kept.id]);
+  });
+
+  test("a rule on a field the screenshot lacks never matches it (no url; app or title not sent)", async () => {
+    await rules([
+      { field: "url", pattern: "", action: "drop" }, // would match any url at all
+      { field: "app", pattern: "", action: "drop" },
+      { field: "title", pattern: "", action: "drop" },
+    ]);
+    const res = await upload(t, agent.auth, await makeImage("png", 20, 20));
+    expect(res.status).toBe(201);
+    expect(await res.json()).toMatchObject({ app: null, title: null });
+    expect((await upload(t, agent.auth, await makeImage("png", 21, 20), { title: "x" })).status).toBe(204);
+    expect(await stored()).toHaveLength(1);
+  });
+
+  test("rules that cannot be read fail closed: every screenshot is dropped, with or without metadata", async () => {
+    await setSettings(t, member.orgId, { privacyRules: "{not json" });
+    const res = await upload(t, agent.auth, await makeImage("png", 20, 20), { app: "Figma", title: "x" });
+    expect(res.status).toBe(204);
+    expect((await upload(t, agent.auth, await makeImage("png", 21, 20))).status).toBe(204);
+    expect(await stored()).toHaveLength(0);
   });
 });
 

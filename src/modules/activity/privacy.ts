@@ -3,8 +3,9 @@ import type { PrivacyRule } from "../tracking-settings/tracking-settings.service
 /** What a redacted value becomes. */
 export const REDACTED = "[redacted]";
 
+/** What the rules look at: a heartbeat's fields, or a screenshot's (which has no url, and may lack an app). */
 export interface PrivacyInput {
-  app: string;
+  app: string | null;
   title: string | null;
   url: string | null;
 }
@@ -20,6 +21,8 @@ export interface CompiledRules {
   rules: CompiledRule[];
   /** Patterns that did not compile (settings validation refuses them; old rows might hold one). */
   invalid: string[];
+  /** The rule list itself could not be read: everything is dropped (fail closed). */
+  dropAll?: boolean;
 }
 
 const cache = new Map<string, CompiledRules>();
@@ -28,8 +31,8 @@ const CACHE_MAX = 500;
 /**
  * Parses and compiles an organization's `privacyRules` JSON once per distinct value. Patterns are
  * JavaScript regular expressions without flags (case-sensitive), tested with `RegExp.test` (a match
- * anywhere in the value). A rule list that is not valid JSON compiles to "drop everything", so a
- * broken setting never lets data through.
+ * anywhere in the value). A rule list that is not valid JSON compiles to "drop everything" (whatever
+ * fields a heartbeat or screenshot has), so a broken setting never lets data through.
  */
 export function compileRules(json: string | null | undefined): CompiledRules {
   const key = json ?? "[]";
@@ -51,7 +54,7 @@ export function compileRules(json: string | null | undefined): CompiledRules {
     });
     out = { rules, invalid };
   } catch {
-    out = { rules: [{ field: "app", action: "drop", re: null }], invalid: [key.slice(0, 100)] };
+    out = { rules: [], invalid: [key.slice(0, 100)], dropAll: true };
   }
   if (cache.size >= CACHE_MAX) cache.clear();
   cache.set(key, out);
@@ -59,14 +62,15 @@ export function compileRules(json: string | null | undefined): CompiledRules {
 }
 
 /**
- * Applies the rules in order to one heartbeat, before anything is stored:
+ * Applies the rules in order to one heartbeat (or a screenshot's metadata), before anything is stored:
  * - `drop`: when the field's value matches, the whole heartbeat is discarded (returns null);
  * - `redact`: the matching field's value is replaced by `[redacted]`.
- * A rule on `title` or `url` never matches a heartbeat without that field. Once a field is redacted,
+ * A rule never matches a heartbeat without that field (a screenshot has no url). Once a field is redacted,
  * later rules see `[redacted]`. The domain is derived afterwards from the stored url, so a redacted
  * url records no domain.
  */
 export function applyPrivacy<T extends PrivacyInput>(hb: T, compiled: CompiledRules): T | null {
+  if (compiled.dropAll) return null;
   if (compiled.rules.length === 0) return hb;
   const out = { ...hb };
   for (const rule of compiled.rules) {

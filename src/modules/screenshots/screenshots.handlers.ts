@@ -49,7 +49,7 @@ export function registerScreenshots(app: Router): void {
     const p = orgMember(c);
     if (p.kind !== "agent") throw new Error("unreachable: requireAgent");
     const form = c.req.valid("form");
-    const { view, created } = await service.uploadScreenshot(
+    const outcome = await service.uploadScreenshot(
       deps(c),
       { orgId: p.orgId, userId: p.userId, tokenId: p.tokenId },
       {
@@ -59,6 +59,8 @@ export function registerScreenshots(app: Router): void {
         title: form.title,
       },
     );
+    if (outcome.dropped) return c.body(null, 204);
+    const { view, created } = outcome;
     if (created) c.header("Location", `/api/v1/screenshots/${view.id}`);
     return c.json(view, created ? 201 : 200);
   });

@@ -12,9 +12,11 @@ import {
   type ImageSpec,
 } from "../../ports/images";
 import type { Logger } from "../../ports/platform";
+import { applyPrivacy, compileRules } from "../activity/privacy";
 import type { AuditService } from "../audit/audit.service";
 import type { AuditActor } from "../orgs/orgs.model";
 import { findMembershipId, memberExists } from "../orgs/orgs.repo";
+import { findSettings } from "../tracking-settings/tracking-settings.repo";
 import { type ScreenshotView, sniffImage, toScreenshotView } from "./screenshots.model";
 import type { ScreenshotCursor, ScreenshotRow } from "./screenshots.repo";
 import * as repo from "./screenshots.repo";
@@ -67,16 +69,23 @@ export interface UploadInput {
   title?: string | null;
 }
 
+/** What an upload came to: stored now, stored before (a retry), or dropped by a privacy rule. */
+export type UploadOutcome =
+  | { view: ScreenshotView; created: boolean; dropped?: never }
+  | { dropped: true; view?: never; created?: never };
+
 /**
- * Stores an agent's screenshot: checks the type by magic bytes, converts it, writes the three blobs
- * under fresh random keys, then the row and the `screenshot.created` outbox rows in one batch. If the
- * batch fails the blobs are removed again. A retry of an already stored upload returns that one.
+ * Stores an agent's screenshot: checks the type by magic bytes, applies the organization's privacy
+ * rules to its `app` and `title` (a `drop` match stores nothing at all, not even the image; a
+ * `redact` match stores `[redacted]`), converts it, writes the three blobs under fresh random keys,
+ * then the row and the `screenshot.created` outbox rows in one batch. If the batch fails the blobs
+ * are removed again. A retry of an already stored upload returns that one.
  */
 export async function uploadScreenshot(
   deps: ScreenshotDeps,
   agent: { orgId: string; userId: string; tokenId: string },
   input: UploadInput,
-): Promise<{ view: ScreenshotView; created: boolean }> {
+): Promise<UploadOutcome> {
   const { db, clock, blobs, events } = deps;
   if (input.bytes.byteLength > SCREENSHOT_MAX_BYTES)
     throw new AppError(413, "PAYLOAD_TOO_LARGE", `The file exceeds ${SCREENSHOT_MAX_BYTES} bytes`);
@@ -96,6 +105,13 @@ export async function uploadScreenshot(
 
   const memberId = await findMembershipId(db, agent.orgId, agent.userId);
   if (!memberId) throw new AppError(403, "FORBIDDEN", "The agent's member is no longer in this organization");
+  // The same rules as for heartbeats, before anything is read from the image or stored.
+  const settings = await findSettings(db, agent.orgId);
+  const meta = applyPrivacy(
+    { app: input.app ?? null, title: input.title ?? null, url: null },
+    compileRules(settings?.privacyRules),
+  );
+  if (!meta) return { dropped: true };
   const sourceSha256 = await sha256Hex(input.bytes);
   const existing = await repo.findBySource(db, agent.orgId, memberId, sourceSha256, takenAt);
   if (existing) return { view: toScreenshotView(existing), created: false };
@@ -142,8 +158,8 @@ export async function uploadScreenshot(
     memberId,
     agentId: agent.tokenId,
     takenAt,
-    app: input.app ?? null,
-    title: input.title ?? null,
+    app: meta.app,
+    title: meta.title,
     size: processed.full.bytes.byteLength,
     width: processed.full.width,
     height: processed.full.height,

@@ -35,7 +35,8 @@ export const PrivacyRuleSchema = z
     action: z.enum(PRIVACY_ACTIONS).openapi({ example: "redact" }),
   })
   .openapi("PrivacyRule", {
-    description: "Applied at heartbeat ingest: `drop` discards the heartbeat, `redact` blanks the field",
+    description:
+      "Applied at ingest, before anything is stored: `drop` discards the heartbeat (or the screenshot, image included), `redact` stores `[redacted]` instead of the field. Screenshots have `app` and `title`, no `url`",
   });
 
 const seconds = (min: number, max: number, example: number, description: string) =>
