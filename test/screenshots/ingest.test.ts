@@ -238,6 +238,9 @@ describe("POST /api/v1/ingest/screenshots: privacy rules (before anything is sto
       { field: "app", pattern: "^1Password$", action: "drop" },
     ]);
     const put = spyOn(t.platform.blobs, "put");
+    const images = t.platform.images;
+    if (!images) throw new Error("the test platform has an image processor");
+    const decode = spyOn(images, "process");
     const seen: string[] = [];
     t.services.events.on("screenshot.created", (e) => {
       seen.push(e.payload.screenshotId);
@@ -252,6 +255,7 @@ describe("POST /api/v1/ingest/screenshots: privacy rules (before anything is sto
       expect(res.headers.get("location")).toBeNull();
     }
     await t.platform.drain();
+    expect(decode).not.toHaveBeenCalled();
     expect(put).not.toHaveBeenCalled();
     expect(seen).toEqual([]);
     expect(await stored()).toHaveLength(0);
@@ -261,9 +265,27 @@ describe("POST /api/v1/ingest/screenshots: privacy rules (before anything is sto
     );
     const kept = await uploaded(t, agent, await makeImage("png", 31, 30), { app: "Firefox", title: "Docs" });
     await t.platform.drain();
+    expect(decode).toHaveBeenCalledTimes(1);
     expect(put).toHaveBeenCalledTimes(3);
     expect(seen).toEqual([kept.id]);
     expect((await stored()).map((r) => r.id)).toEqual([kept.id]);
+  });
+
+  test("not retroactive: a retry of a screenshot stored before a rule answers 200 with what was stored", async () => {
+    const png = await makeImage("png", 50, 20);
+    const fields = { takenAt: "2026-01-05T09:05:00Z", app: "Excel", title: "Payroll March.xlsx" };
+    const first = await uploaded(t, agent, png, fields);
+    await rules([{ field: "title", pattern: "Payroll", action: "redact" }]);
+    const retry = await upload(t, agent.auth, png, fields);
+    expect(retry.status).toBe(200);
+    expect(await retry.json()).toMatchObject({ id: first.id, title: "Payroll March.xlsx" });
+    await rules([{ field: "title", pattern: "Payroll", action: "drop" }]);
+    expect((await upload(t, agent.auth, png, fields)).status).toBe(200);
+    // A new capture of the same window is subject to the rule.
+    expect((await upload(t, agent.auth, png, { ...fields, takenAt: "2026-01-05T09:06:00Z" })).status).toBe(
+      204,
+    );
+    expect((await stored()).map((r) => r.id)).toEqual([first.id]);
   });
 
   test("a rule on a field the screenshot lacks never matches it (no url; app or title not sent)", async () => {

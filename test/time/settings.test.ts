@@ -69,6 +69,24 @@ describe("tracking settings", () => {
     });
   });
 
+  test("stored rules that cannot be read (which drop everything) are replaced by any list an admin sends, [] included", async () => {
+    const { t, admin } = x;
+    await t.platform.db
+      .insert(orgSettings)
+      .values({ orgId: admin.orgId, privacyRules: "{corrupt", updatedAt: t.clock.now() });
+    expect(await ok(t, 200, "GET", "/api/v1/settings/tracking", admin)).toMatchObject({ privacyRules: [] });
+    await ok(t, 200, "PATCH", "/api/v1/settings/tracking", admin, { privacyRules: [] });
+    const [row] = await t.platform.db.select().from(orgSettings).where(eq(orgSettings.orgId, admin.orgId));
+    expect(row?.privacyRules).toBe("[]");
+    // Sending the same list again changes nothing and audits nothing more.
+    await ok(t, 200, "PATCH", "/api/v1/settings/tracking", admin, { privacyRules: [] });
+    const audits = await t.platform.db
+      .select()
+      .from(auditLog)
+      .where(eq(auditLog.action, "settings.tracking_updated"));
+    expect(audits).toHaveLength(1);
+  });
+
   test("validation: tz, enums, ranges, privacy rule shape, regex validity and length — 422 naming the field", async () => {
     const cases: [Record<string, unknown>, string][] = [
       [{ timezone: "Mars/Olympus" }, "timezone"],

@@ -117,7 +117,7 @@ export const uploadScreenshotRoute = createRoute({
   tags,
   summary: "Upload a screenshot (agents)",
   description:
-    "Agent tokens only. A multipart `file` (PNG, JPEG or WebP by magic bytes, ≤ 5 MiB) is stored as JPEG quality 80 within 1920×1080 (never enlarged) with 300×200 and 150×100 thumbnails (cropped to fill). A retry of the same file with the same `takenAt` returns the stored screenshot with 200. The organization's privacy rules (tracking settings) apply to `app` and `title` as to heartbeats: a `redact` match stores `[redacted]`, a `drop` match stores nothing — no image, no row, no event — and answers 204. Emits `screenshot.created`. Runtimes without image processing (Workers) answer 501.",
+    "Agent tokens only. A multipart `file` (PNG, JPEG or WebP by magic bytes, ≤ 5 MiB) is stored as JPEG quality 80 within 1920×1080 (never enlarged) with 300×200 and 150×100 thumbnails (cropped to fill). A retry of the same file with the same `takenAt` returns the stored screenshot with 200. The organization's privacy rules (tracking settings) apply to `app` and `title` as to heartbeats: a `redact` match stores `[redacted]`, a `drop` match stores nothing — no image, no row, no event — and answers 204. Rules apply to new uploads: a retry of a screenshot stored before a rule existed still answers 200 with what was stored. Emits `screenshot.created`. Runtimes without image processing (Workers) answer 501.",
   security: bearerSecurity,
   middleware: [requireAgent(), requireMultipart()] as const,
   request: {

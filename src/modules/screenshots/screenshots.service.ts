@@ -77,7 +77,8 @@ export type UploadOutcome =
 /**
  * Stores an agent's screenshot: checks the type by magic bytes, applies the organization's privacy
  * rules to its `app` and `title` (a `drop` match stores nothing at all, not even the image; a
- * `redact` match stores `[redacted]`), converts it, writes the three blobs under fresh random keys,
+ * `redact` match stores `[redacted]`; rules apply to new uploads, not to screenshots already
+ * stored), converts it, writes the three blobs under fresh random keys,
  * then the row and the `screenshot.created` outbox rows in one batch. If the batch fails the blobs
  * are removed again. A retry of an already stored upload returns that one.
  */
@@ -105,18 +106,19 @@ export async function uploadScreenshot(
 
   const memberId = await findMembershipId(db, agent.orgId, agent.userId);
   if (!memberId) throw new AppError(403, "FORBIDDEN", "The agent's member is no longer in this organization");
-  // The same rules as for heartbeats, before anything is read from the image or stored.
+  const sourceSha256 = await sha256Hex(input.bytes);
+  const existing = await repo.findBySource(db, agent.orgId, memberId, sourceSha256, takenAt);
+  if (existing) return { view: toScreenshotView(existing), created: false };
+
+  if (!deps.images) throw unavailable();
+  // The same rules as for heartbeats, before the image is decoded or anything is stored. A retry
+  // of an upload stored before a rule existed got its answer above: rules are not retroactive.
   const settings = await findSettings(db, agent.orgId);
   const meta = applyPrivacy(
     { app: input.app ?? null, title: input.title ?? null, url: null },
     compileRules(settings?.privacyRules),
   );
   if (!meta) return { dropped: true };
-  const sourceSha256 = await sha256Hex(input.bytes);
-  const existing = await repo.findBySource(db, agent.orgId, memberId, sourceSha256, takenAt);
-  if (existing) return { view: toScreenshotView(existing), created: false };
-
-  if (!deps.images) throw unavailable();
   let processed: Awaited<ReturnType<ImageProcessor["process"]>>;
   try {
     processed = await deps.images.process(input.bytes, format, SCREENSHOT_SPEC);

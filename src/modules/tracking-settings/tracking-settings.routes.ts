@@ -36,7 +36,7 @@ export const PrivacyRuleSchema = z
   })
   .openapi("PrivacyRule", {
     description:
-      "Applied at ingest, before anything is stored: `drop` discards the heartbeat (or the screenshot, image included), `redact` stores `[redacted]` instead of the field. Screenshots have `app` and `title`, no `url`",
+      "Applied at ingest, before anything is stored: `drop` discards the heartbeat (or the screenshot, image included), `redact` stores `[redacted]` instead of the field. Screenshots have `app` and `title`, no `url`. Not retroactive: what was stored before a rule stays as it was",
   });
 
 const seconds = (min: number, max: number, example: number, description: string) =>

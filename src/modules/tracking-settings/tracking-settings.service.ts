@@ -89,11 +89,17 @@ export async function updateSettings(
   patch: SettingsPatch,
   actor: Pick<AuditEntry, "actorType" | "actorId" | "ip" | "userAgent" | "requestId">,
 ): Promise<TrackingSettings> {
-  const before = await readSettings(deps.db, orgId);
+  const stored = await findSettings(deps.db, orgId);
+  const before = stored ? present(stored, stored.updatedAt) : present(defaultSettings(), null);
   const changes: Record<string, { from: unknown; to: unknown }> = {};
   for (const [key, to] of Object.entries(patch) as [keyof SettingsPatch, unknown][]) {
     const from = before[key];
-    if (to !== undefined && JSON.stringify(from) !== JSON.stringify(to)) changes[key] = { from, to };
+    // Rules compare as stored: a stored list that cannot be read (shown as []) is replaced by any list sent.
+    const same =
+      key === "privacyRules"
+        ? (stored?.privacyRules ?? defaultSettings().privacyRules) === JSON.stringify(to)
+        : JSON.stringify(from) === JSON.stringify(to);
+    if (to !== undefined && !same) changes[key] = { from, to };
   }
   if (Object.keys(changes).length === 0) return before;
   const { privacyRules, ...rest } = patch;
