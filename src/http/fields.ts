@@ -5,6 +5,9 @@ import { z } from "@hono/zod-openapi";
  * One definition, so "control character" means the same thing everywhere: Unicode Cc (C0, DEL, C1).
  */
 const CONTROL = /\p{Cc}/u;
+
+/** The earliest instant any route accepts (entries, heartbeats): 2000-01-01T00:00:00Z. */
+export const MIN_INSTANT = Date.UTC(2000, 0, 1);
 const CONTROL_MESSAGE = "must not contain control characters";
 export const hasNoControlChars = (s: string): boolean => !CONTROL.test(s);
 

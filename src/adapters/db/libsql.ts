@@ -81,8 +81,8 @@ export async function openLibsql(opts: {
   /** The database file, when worker threads may open it too (WAL, and a runtime with Workers). */
   let file: string | null = null;
   if (dialect === "libsql-file") {
-    // busy_timeout first (it is first in the list): switching to WAL needs a lock another process
-    // may briefly hold. WAL lets readers run during a write.
+    // The busy timeout is already set (`timeout` above): switching to WAL needs a lock another
+    // process may briefly hold. WAL lets readers run during a write.
     for (const pragma of CONNECTION_PRAGMAS) await raw.execute(pragma);
     const mode = (await raw.execute("PRAGMA journal_mode = WAL")).rows[0];
     // The worker threads below open the same file; without WAL (a file system without shared
@@ -100,22 +100,22 @@ export async function openLibsql(opts: {
     }
   }
   const instrumented = opts.observe ? instrumentClient(raw, opts.observe) : raw;
-  // With a write thread, the server's own writes take turns with its batches (write-thread.ts).
-  const lock = file && opts.writeThread ? new WriteLock() : null;
-  const client = lock ? serializeWrites(instrumented, lock) : instrumented;
-  const db = drizzle(client, { schema }) as Db;
+  const lock = new WriteLock();
   let writeThread: WriteThread | null = null;
-  if (file && lock) {
+  if (file && opts.writeThread) {
     try {
       writeThread = await startWriteThread(file, {
         lock,
         autocheckpointPages: checkpointer ? WRITE_THREAD_CHECKPOINT_PAGES : null,
         observe: opts.observe,
       });
-      useWriteThread(db, writeThread);
     } catch (err) {
       opts.onWriteThreadError?.(err);
     }
   }
+  // With a write thread, the server's own writes take turns with its batches (write-thread.ts).
+  const client = writeThread ? serializeWrites(instrumented, lock) : instrumented;
+  const db = drizzle(client, { schema }) as Db;
+  if (writeThread) useWriteThread(db, writeThread);
   return { db, client: raw, dialect, checkpointer, writeThread };
 }

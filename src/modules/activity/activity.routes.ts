@@ -8,8 +8,6 @@ export const MAX_BATCH = 500;
 export const MAX_DURATION_SECONDS = 3_600;
 /** Agent clocks drift: a heartbeat may be this far ahead of the server's clock. */
 export const MAX_CLOCK_SKEW_MS = 10 * 60_000;
-/** Heartbeats before this are refused (checked by the service, which parses each time once). */
-export const MIN_INSTANT = Date.UTC(2000, 0, 1);
 
 const text = (max: number) =>
   z.string().trim().max(max).refine(hasNoControlChars, "must not contain control characters");

@@ -12,8 +12,9 @@ export { PIECE_MS } from "./spans";
  * before the batch, the stored heartbeats after it and the pieces to replace), the rebuild in code
  * (spans.ts), and one write batch guarded by what the plan was made from (presence version, status,
  * settings), so a concurrent ingest of the same member makes this one retry rather than interleave.
- * In-order batches usually skip the read (ingest.tail.ts). Rows travel as one JSON parameter each
- * (json_each): every statement stays small and cheap to prepare, and within D1's 100 bound parameters.
+ * In-order batches usually skip the read (ingest.tail.ts). On the server's connection rows travel as
+ * one JSON parameter per statement (json_each: small statements, within D1's 100 bound parameters);
+ * on the write thread the bulk inserts bind them as multi-row VALUES (bulk-insert.ts).
  */
 
 /** A heartbeat as stored: after privacy rules, times in ms. */
@@ -36,7 +37,7 @@ export interface IngestKey {
  * A heartbeat's identity (the idempotency key with its member): its client id at its time. A retried
  * batch repeats both; the unique index `heartbeats_member_time_uq` enforces it in the database.
  */
-export const heartbeatKey = (time: number, clientId: string) => `${time}\u0000${clientId}`;
+const heartbeatKey = (time: number, clientId: string) => `${time}\u0000${clientId}`;
 
 /**
  * A test passing each heartbeat key the first time it is asked about, and never one of `known` (the

@@ -6,12 +6,14 @@ import { AppError, type FieldError } from "../../lib/errors";
 import type { Clock } from "../../ports/clock";
 import type { Logger } from "../../ports/platform";
 import "./activity.events";
+import { MIN_INSTANT } from "../../http/fields";
 import { isGuardFailure } from "../time/time.db";
-import { MAX_CLOCK_SKEW_MS, MIN_INSTANT } from "./activity.routes";
+import { MAX_CLOCK_SKEW_MS } from "./activity.routes";
 import {
   firstKey,
   firstSightings,
   INGEST_ATTEMPTS,
+  type IngestKey,
   type IngestState,
   planIngest,
   readIngestState,
@@ -52,24 +54,28 @@ export interface IngestOutcome {
 const DEFAULT_PULSETIME_S = 60;
 const DEFAULT_IDLE_THRESHOLD_S = 300;
 
+/** A heartbeat's key: its time in ms and its client id. */
+type Key = IngestKey["first"];
+
 /**
- * Each heartbeat's time in ms (parsed once: the route checked the format); 422 naming each one
+ * Each heartbeat's key, its time parsed once (the route checked the format); 422 naming each time
  * before 2000 or too far ahead of the server's clock.
  */
-function heartbeatTimes(input: HeartbeatInput[], now: number): number[] {
-  const times: number[] = new Array(input.length);
+function heartbeatKeys(input: HeartbeatInput[], now: number): Key[] {
+  const keys: Key[] = new Array(input.length);
   const errors: FieldError[] = [];
   const fail = (i: number, message: string, code: string) =>
     errors.push({ path: `heartbeats.${i}.time`, message, code, location: "body" } as FieldError);
   for (let i = 0; i < input.length; i++) {
-    const time = Date.parse((input[i] as HeartbeatInput).time);
-    times[i] = time;
+    const h = input[i] as HeartbeatInput;
+    const time = Date.parse(h.time);
+    keys[i] = { time, clientId: h.id };
     if (time < MIN_INSTANT) fail(i, "must be after 2000-01-01", "too_small");
     else if (time > now + MAX_CLOCK_SKEW_MS)
       fail(i, `must not be more than ${MAX_CLOCK_SKEW_MS / 60_000} minutes in the future`, "too_big");
   }
   if (errors.length) throw new AppError(422, "VALIDATION_FAILED", "Invalid request body", { errors });
-  return times;
+  return keys;
 }
 
 /**
@@ -78,7 +84,7 @@ function heartbeatTimes(input: HeartbeatInput[], now: number): number[] {
  */
 export function prepareHeartbeats(
   input: HeartbeatInput[],
-  times: number[],
+  keys: Key[],
   rulesJson: string | null,
   known: Set<string>,
 ): { rows: StoredHeartbeat[]; duplicates: number; dropped: number } {
@@ -89,7 +95,8 @@ export function prepareHeartbeats(
   let dropped = 0;
   for (let i = 0; i < input.length; i++) {
     const h = input[i] as HeartbeatInput;
-    if (!isNew(times[i] as number, h.id)) {
+    const { time } = keys[i] as Key;
+    if (!isNew(time, h.id)) {
       duplicates++;
       continue;
     }
@@ -100,7 +107,7 @@ export function prepareHeartbeats(
     }
     rows.push({
       clientId: h.id,
-      time: times[i] as number,
+      time,
       durationMs: Math.round(h.duration * 1000),
       app: kept.app,
       title: kept.title || null,
@@ -125,10 +132,10 @@ export async function ingestHeartbeats(
   agent: { orgId: string; userId: string; actor: string },
   input: HeartbeatInput[],
 ): Promise<IngestOutcome> {
-  const times = heartbeatTimes(input, deps.clock.ms());
+  const keys = heartbeatKeys(input, deps.clock.ms());
   // One ingest of a member at a time in this process (its batches from several devices queue);
   // different members run concurrently and are committed in groups (ingest.writer.ts).
-  return memberQueue.run(keyOf(agent.orgId, agent.userId), () => ingestSerial(deps, agent, input, times));
+  return memberQueue.run(keyOf(agent.orgId, agent.userId), () => ingestSerial(deps, agent, input, keys));
 }
 
 const memberQueue = new KeyedSerializer();
@@ -137,10 +144,9 @@ async function ingestSerial(
   deps: IngestDeps,
   agent: { orgId: string; userId: string; actor: string },
   input: HeartbeatInput[],
-  times: number[],
+  keys: Key[],
 ): Promise<IngestOutcome> {
   const now = deps.clock.ms();
-  const keys = input.map((h, i) => ({ time: times[i] as number, clientId: h.id }));
   const first = firstKey(keys);
   const tail = ingestTails.get(agent.orgId, agent.userId, first);
   if (tail) {
@@ -151,7 +157,7 @@ async function ingestSerial(
       after: [],
       replaced: tail.carryPieces,
     };
-    const out = await attempt(deps, agent, input, times, state, now);
+    const out = await attempt(deps, agent, input, keys, state, now);
     if (out) return out;
     ingestTails.forget(agent.orgId, agent.userId);
   }
@@ -162,7 +168,7 @@ async function ingestSerial(
     keys,
   };
   for (let i = 0; i < INGEST_ATTEMPTS; i++) {
-    const out = await attempt(deps, agent, input, times, await readIngestState(deps.db, key), now);
+    const out = await attempt(deps, agent, input, keys, await readIngestState(deps.db, key), now);
     if (out) return out;
     deps.logger.debug(
       { userId: agent.userId, attempt: i },
@@ -177,14 +183,14 @@ async function attempt(
   deps: IngestDeps,
   agent: { orgId: string; userId: string; actor: string },
   input: HeartbeatInput[],
-  times: number[],
+  keys: Key[],
   state: IngestState,
   now: number,
 ): Promise<IngestOutcome | null> {
   const { db, events } = deps;
   const member = state.member;
   if (!member) throw new AppError(403, "FORBIDDEN", "This agent's member is no longer in the organization");
-  const { rows, duplicates, dropped } = prepareHeartbeats(input, times, member.privacyRules, state.known);
+  const { rows, duplicates, dropped } = prepareHeartbeats(input, keys, member.privacyRules, state.known);
   const base = { orgId: agent.orgId, memberId: member.id, duplicates, dropped };
   if (rows.length === 0) return { ...base, accepted: 0, status: member.status };
   const plan = planIngest(state, rows, {

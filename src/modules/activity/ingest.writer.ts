@@ -97,7 +97,8 @@ const onThread = (db: Db): Target<WriteQuery> => ({
 
 /**
  * The write batch of one or more plans (distinct members), set-based: a fixed set of statements
- * whatever the number of members, each taking many members' rows at once. Concurrent ingests are
+ * whatever the number of members (the bulk inserts aside, which the write thread cuts into chunks of
+ * fixed sizes, bulk-insert.ts), each taking many members' rows at once. Concurrent ingests are
  * committed together this way (ingest.writer.ts), so a single heartbeat does not pay a statement
  * per table and a commit of its own. The guards cover every plan at once; when one fails the caller
  * retries the plans one by one, which says which of them moved.

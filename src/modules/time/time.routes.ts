@@ -1,12 +1,11 @@
 import { createRoute, z } from "@hono/zod-openapi";
 import { ENTRY_SOURCES } from "../../db/schema";
-import { hasNoControlChars, jsonBody } from "../../http/fields";
+import { hasNoControlChars, jsonBody, MIN_INSTANT } from "../../http/fields";
 import { apiProblemResponses, bearerSecurity, jsonContent } from "../../http/openapi";
 import { PageQuery } from "../../lib/pagination";
 import { requirePermission } from "../auth/auth.middleware";
 import { requireOwnTimer } from "./time.guards";
 
-const MIN_INSTANT = Date.UTC(2000, 0, 1);
 const MAX_INSTANT = Date.UTC(2100, 0, 1);
 
 /** An ISO 8601 instant with an offset (`Z` or `±hh:mm`), between 2000 and 2100. */
