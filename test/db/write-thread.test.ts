@@ -162,11 +162,19 @@ describe("the server's connection alongside the thread", () => {
       done.push("server read");
       return rows;
     });
-    // WAL: the read runs at once and sees nothing of the uncommitted batch.
+    // A read behind a common table expression (the timeline and app usage queries) does not wait either.
+    const withRead = o.db
+      .all(sql`WITH c AS (SELECT count(*) AS n FROM notes) SELECT n FROM c`)
+      .then((rows) => {
+        done.push("server WITH read");
+        return rows;
+      });
+    // WAL: the reads run at once and see nothing of the uncommitted batch.
     expect(await read).toEqual([{ n: 0 }]);
+    expect(await withRead).toEqual([{ n: 0 }]);
     await Promise.all([batch, write]);
     clearInterval(timer);
-    expect(done).toEqual(["server read", "thread batch", "server write"]);
+    expect(done).toEqual(["server read", "server WITH read", "thread batch", "server write"]);
     // The event loop kept running while the thread held SQLite's write lock (a write meeting that
     // lock inside SQLite would have slept in its busy handler, on this thread, until the commit).
     expect(ticks).toBeGreaterThan(5);

@@ -32,7 +32,11 @@ export class WriteLock {
   }
 }
 
-const isRead = (sql: string) => sqlOperation(sql) === "select";
+/** A SELECT, or a WITH … SELECT (a common table expression in front of a write is a write). */
+const isRead = (sql: string) => {
+  const op = sqlOperation(sql);
+  return op === "select" || (op === "with" && !/\b(?:insert|update|delete|replace)\b/i.test(sql));
+};
 
 /**
  * The server's client with its writes taken in turn with the write thread's batches: `execute` of
