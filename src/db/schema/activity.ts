@@ -22,8 +22,8 @@ const ms = (name: string) => integer(name);
  * so a retried batch inserts nothing. It is also the order the span rebuild reads, so one unique
  * index serves both. (Until migration 0006 a second unique index on `(member_id, client_id)` made
  * the id alone the key; agents' ids are typically random UUIDs, which land on a random leaf of that
- * index per insert: with it, storing a heartbeat cost 52 µs against 9 µs without it, and 13.3 against
- * 8.1 µs with ids in order — `npm run bench:heartbeat-key`, 560k rows timed.)
+ * index per insert: with it, storing a heartbeat cost 39 µs against 7.7 µs without it, and 11.2
+ * against 6.4 µs with ids in order — `npm run bench:heartbeat-key`, 560k rows timed.)
  */
 export const heartbeats = sqliteTable(
   "heartbeats",
