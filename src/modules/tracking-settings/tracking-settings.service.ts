@@ -3,7 +3,13 @@ import type { OVERLAP_POLICIES, TIMER_MODES } from "../../db/schema";
 import type { WeekStart } from "../../lib/time";
 import type { Clock } from "../../ports/clock";
 import type { AuditEntry, AuditService } from "../audit/audit.service";
-import { defaultSettings, findSettings, type SettingsValues, upsertSettings } from "./tracking-settings.repo";
+import {
+  defaultSettings,
+  findSettings,
+  type SettingsRow,
+  type SettingsValues,
+  upsertSettings,
+} from "./tracking-settings.repo";
 
 export const PRIVACY_FIELDS = ["title", "url", "app"] as const;
 export const PRIVACY_ACTIONS = ["drop", "redact"] as const;
@@ -74,10 +80,13 @@ function present(v: SettingsValues, updatedAt: Date | null): TrackingSettings {
   };
 }
 
+/** A stored row's settings; every default for an organization without one. */
+const presentRow = (row: SettingsRow | null): TrackingSettings =>
+  row ? present(row, row.updatedAt) : present(defaultSettings(), null);
+
 /** The organization's tracking settings; every default when it never saved any. */
 export async function readSettings(db: Db, orgId: string): Promise<TrackingSettings> {
-  const row = await findSettings(db, orgId);
-  return row ? present(row, row.updatedAt) : present(defaultSettings(), null);
+  return presentRow(await findSettings(db, orgId));
 }
 
 export type SettingsPatch = Partial<Omit<TrackingSettings, "updatedAt">>;
@@ -90,7 +99,7 @@ export async function updateSettings(
   actor: Pick<AuditEntry, "actorType" | "actorId" | "ip" | "userAgent" | "requestId">,
 ): Promise<TrackingSettings> {
   const stored = await findSettings(deps.db, orgId);
-  const before = stored ? present(stored, stored.updatedAt) : present(defaultSettings(), null);
+  const before = presentRow(stored);
   const changes: Record<string, { from: unknown; to: unknown }> = {};
   for (const [key, to] of Object.entries(patch) as [keyof SettingsPatch, unknown][]) {
     const from = before[key];
