@@ -28,6 +28,9 @@ import { PrincipalCache } from "./modules/auth/principal-cache";
 import { SessionService } from "./modules/auth/session.service";
 import { registerDevMail } from "./modules/dev/dev.handlers";
 import { DOCS_CSP, registerDocs } from "./modules/docs/docs.handlers";
+import { registerIdle } from "./modules/idle/idle.handlers";
+import { idleJobs } from "./modules/idle/idle.jobs";
+import { registerIdleAlertMail } from "./modules/idle/idle.mail";
 import { registerJobs } from "./modules/jobs/jobs.handlers";
 import { keyJobs } from "./modules/keys/keys.jobs";
 import { registerMembers } from "./modules/members/members.handlers";
@@ -70,7 +73,8 @@ export function createApp(platform: Platform): AppInstance {
     defer: (p) => platform.defer(p),
   });
   const jobs = new JobRunner(platform, events);
-  jobs.register(...coreJobs, ...keyJobs, ...activityJobs);
+  jobs.register(...coreJobs, ...keyJobs, ...activityJobs, ...idleJobs);
+  registerIdleAlertMail(events, platform);
   const principals = new PrincipalCache<CachedAuth>({
     clock: platform.clock,
     ttlMs: principalCacheShared(platform) ? config.AUTH_CACHE_TTL_MS : 0,
@@ -181,6 +185,7 @@ export function createApp(platform: Platform): AppInstance {
   registerTrackingSettings(app);
   registerProjects(app);
   registerTime(app);
+  registerIdle(app);
   registerActivity(app);
   registerMembers(app, { events, kv: platform.kv });
   registerReports(app);

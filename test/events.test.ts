@@ -80,6 +80,31 @@ describe("domain events", () => {
     expect(delivered).toHaveLength(1);
   });
 
+  test("an event published while a relay pass runs is delivered by a follow-up pass, not left for the next tick", async () => {
+    const t = await createTestApp();
+    opened.push(t);
+    const delivered: string[] = [];
+    let release: () => void = () => {};
+    const gate = new Promise<void>((r) => (release = r));
+    t.services.events.consume("sink", ["job.triggered"], async (event) => {
+      const e = event as DomainEvent<"job.triggered">;
+      if (e.payload.jobId === "first.one") await gate; // hold the first pass until the second event is committed
+      delivered.push(e.payload.jobId);
+    });
+    const emit = (jobId: string) =>
+      t.services.events.emit(
+        t.services.events.create("job.triggered", { jobId, runId: null, trigger: "manual" }),
+      );
+    await emit("first.one");
+    await Bun.sleep(0); // the first pass has read its rows and waits in the consumer
+    await emit("second.one"); // committed after that read
+    release();
+    await t.platform.drain();
+    expect(delivered).toEqual(["first.one", "second.one"]);
+    const rows = await t.platform.db.select().from(outboxEvents);
+    expect(rows.map((r) => r.status)).toEqual(["done", "done"]);
+  });
+
   test("record() is atomic with the change: a failed batch leaves no outbox row", async () => {
     const t = await createTestApp();
     opened.push(t);

@@ -139,5 +139,18 @@ export const migrations: Migration[] = [
       "DROP INDEX `heartbeats_member_client_uq`;",
       "DROP INDEX `heartbeats_member_time_idx`;"
     ]
+  },
+  {
+    "tag": "0007_idle_periods",
+    "createdAt": 1795360946829,
+    "hash": "470cfa41b140bbbd5b16ddfd5150c2378e6c6c479975e0f6fe1ac62d18bb1ec7",
+    "statements": [
+      "CREATE TABLE `idle_periods` (\n\t`id` text PRIMARY KEY NOT NULL,\n\t`org_id` text NOT NULL,\n\t`member_id` text NOT NULL,\n\t`entry_id` text NOT NULL,\n\t`start_at` integer NOT NULL,\n\t`end_at` integer,\n\t`status` text DEFAULT 'open' NOT NULL,\n\t`detected_at` integer NOT NULL,\n\t`resolved_at` integer,\n\t`resolved_by` text,\n\t`new_entry_id` text,\n\t`created_at` integer NOT NULL,\n\t`updated_at` integer NOT NULL,\n\tFOREIGN KEY (`org_id`) REFERENCES `organizations`(`id`) ON UPDATE no action ON DELETE cascade,\n\tFOREIGN KEY (`member_id`) REFERENCES `memberships`(`id`) ON UPDATE no action ON DELETE cascade,\n\tFOREIGN KEY (`entry_id`) REFERENCES `time_entries`(`id`) ON UPDATE no action ON DELETE cascade,\n\tFOREIGN KEY (`resolved_by`) REFERENCES `users`(`id`) ON UPDATE no action ON DELETE set null\n);",
+      "CREATE UNIQUE INDEX `idle_periods_ongoing_uq` ON `idle_periods` (`member_id`) WHERE \"idle_periods\".\"end_at\" IS NULL;",
+      "CREATE UNIQUE INDEX `idle_periods_entry_start_uq` ON `idle_periods` (`entry_id`,`start_at`);",
+      "CREATE INDEX `idle_periods_member_start_idx` ON `idle_periods` (`member_id`,`start_at`);",
+      "CREATE INDEX `idle_periods_org_start_idx` ON `idle_periods` (`org_id`,`start_at`);",
+      "ALTER TABLE `org_settings` ADD `idle_alert_email` integer DEFAULT false NOT NULL;"
+    ]
   }
 ];

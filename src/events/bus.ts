@@ -40,6 +40,7 @@ export class EventBus {
   readonly #handlers = new Map<string, Set<Handler<EventType>>>();
   readonly #durable = new Map<string, DurableConsumer>();
   #relaying: Promise<RelayResult> | null = null;
+  #again = false;
 
   constructor(
     private readonly deps: { db: Db; clock: Clock; logger: Logger; defer: (p: Promise<unknown>) => void },
@@ -117,9 +118,28 @@ export class EventBus {
     this.publish(event);
   }
 
-  /** Delivers due outbox rows. Concurrent calls in one process share one pass. */
+  /**
+   * Delivers due outbox rows. Concurrent calls in one process share one run; a call made while a
+   * pass is under way makes the run take one more pass when it ends, so a row committed after the
+   * pass read its rows is delivered now rather than at the next `events.relay` tick.
+   */
   relay(limit = 100): Promise<RelayResult> {
-    if (!this.#relaying) this.#relaying = this.#relayOnce(limit).finally(() => (this.#relaying = null));
+    if (this.#relaying) {
+      this.#again = true;
+      return this.#relaying;
+    }
+    const run = async () => {
+      const total: RelayResult = { delivered: 0, failed: 0, dead: 0 };
+      do {
+        this.#again = false;
+        const r = await this.#relayOnce(limit);
+        total.delivered += r.delivered;
+        total.failed += r.failed;
+        total.dead += r.dead;
+      } while (this.#again);
+      return total;
+    };
+    this.#relaying = run().finally(() => (this.#relaying = null));
     return this.#relaying;
   }
 

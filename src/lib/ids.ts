@@ -23,6 +23,7 @@ export const ID_PREFIX = {
   heartbeat: "hb",
   activity: "act",
   screenshot: "scr",
+  idlePeriod: "idl",
 } as const;
 
 export type IdKind = keyof typeof ID_PREFIX;

@@ -30,6 +30,7 @@ import { expirePresence, findStaleTimers } from "../../src/modules/activity/pres
 import { appUsage, timeline } from "../../src/modules/activity/usage.repo";
 import { listAuditRows } from "../../src/modules/audit/audit.repo";
 import { findSessionPrincipal, findTokenPrincipal } from "../../src/modules/auth/auth.repo";
+import { findIdleCandidates, findOngoingPeriods, listPeriods } from "../../src/modules/idle/idle.repo";
 import { findMember } from "../../src/modules/members/members.repo";
 import { memberActivity, memberStats } from "../../src/modules/members/stats.repo";
 import { zoneBounds } from "../../src/modules/members/stats.service";
@@ -239,6 +240,17 @@ const HOT: [string, (db: Db) => Promise<unknown>][] = [
   // jobs that run every minute / every 5 minutes over every organization
   ["presence job: offline and idle transitions", (d) => expirePresence(d, NOW.getTime())],
   ["stale-timer job: running timers of silent agents", (d) => findStaleTimers(d, NOW.getTime())],
+  ["idle job: running timers of members without input", (d) => findIdleCandidates(d, NOW.getTime())],
+  ["idle job: idle periods in progress, first input since", (d) => findOngoingPeriods(d)],
+  // idle time
+  [
+    "idle periods: a member's listing",
+    (d) => listPeriods(d, ids.orgId, { memberId: ids.memberId, limit: 50 }),
+  ],
+  [
+    "idle periods: the organization's open ones in a range",
+    (d) => listPeriods(d, ids.orgId, { status: "open", from: new Date(0), to: NOW, limit: 50 }),
+  ],
   // members
   [
     "members: stats",

@@ -18,6 +18,7 @@ const DEFAULTS = {
   pulsetimeSeconds: 60,
   staleTimerSeconds: 3600,
   idleAlertSeconds: 1800,
+  idleAlertEmail: false,
   privacyRules: [],
   updatedAt: null,
 };

@@ -30,6 +30,8 @@ export const orgSettings = sqliteTable("org_settings", {
   staleTimerSeconds: integer("stale_timer_seconds").notNull().default(3600),
   /** Idle this long while a timer runs raises an idle alert. */
   idleAlertSeconds: integer("idle_alert_seconds").notNull().default(1800),
+  /** Also email the member when an idle alert is raised (the event and the API listing always happen). */
+  idleAlertEmail: bool("idle_alert_email").notNull().default(false),
   /** JSON array of privacy rules applied at ingest (drop or redact titles/urls by pattern). */
   privacyRules: text("privacy_rules").notNull().default("[]"),
   updatedAt: ts("updated_at").notNull(),
@@ -130,4 +132,49 @@ export const timeEntryTags = sqliteTable(
       .references(() => tags.id, { onDelete: "cascade" }),
   },
   (t) => [primaryKey({ columns: [t.entryId, t.tagId] }), index("time_entry_tags_tag_idx").on(t.tagId)],
+);
+
+export const IDLE_PERIOD_STATUSES = ["open", "kept", "discarded", "split"] as const;
+export type IdlePeriodStatus = (typeof IDLE_PERIOD_STATUSES)[number];
+
+/**
+ * Idle periods (SPEC 3 "Idle detection"): a stretch without input while a timer ran, at least the
+ * organization's `idleAlertSeconds` long, found by the `idle.detect` job. `endAt` is null while the
+ * member is still idle; the job fills it with the first input after `startAt` (or the entry's end,
+ * when the timer stopped first). Resolution on the entry: keep the time, discard it, or split it
+ * off into its own entry (`newEntryId`).
+ */
+export const idlePeriods = sqliteTable(
+  "idle_periods",
+  {
+    id: text("id").primaryKey(),
+    orgId: text("org_id")
+      .notNull()
+      .references(() => organizations.id, { onDelete: "cascade" }),
+    memberId: text("member_id")
+      .notNull()
+      .references(() => memberships.id, { onDelete: "cascade" }),
+    entryId: text("entry_id")
+      .notNull()
+      .references(() => timeEntries.id, { onDelete: "cascade" }),
+    /** The member's last input (or the timer's start, when later). */
+    startAt: ts("start_at").notNull(),
+    /** First input after `startAt`, or the entry's end; null while the member is still idle. */
+    endAt: ts("end_at"),
+    status: text("status", { enum: IDLE_PERIOD_STATUSES }).notNull().default("open"),
+    detectedAt: ts("detected_at").notNull(),
+    resolvedAt: ts("resolved_at"),
+    resolvedBy: text("resolved_by").references(() => users.id, { onDelete: "set null" }),
+    /** The entry a split or discard created (the idle piece, or the time after the idle period). */
+    newEntryId: text("new_entry_id"),
+    createdAt: ts("created_at").notNull(),
+    updatedAt: ts("updated_at").notNull(),
+  },
+  (t) => [
+    // One idle period in progress per member: the detector cannot raise the same alert twice.
+    uniqueIndex("idle_periods_ongoing_uq").on(t.memberId).where(sql`${t.endAt} IS NULL`),
+    uniqueIndex("idle_periods_entry_start_uq").on(t.entryId, t.startAt),
+    index("idle_periods_member_start_idx").on(t.memberId, t.startAt),
+    index("idle_periods_org_start_idx").on(t.orgId, t.startAt),
+  ],
 );

@@ -322,3 +322,25 @@ export function renderTwoFactorChanged(
     notes: securityNotes(ctx),
   });
 }
+
+/** The idle alert (SPEC 3 "Idle detection"), sent when the organization turned idle-alert emails on. */
+export function renderIdleAlert(
+  ctx: MailContext,
+  v: { to: string; name: string; idleMinutes: number; since: string; entry: string; idlePeriodId: string },
+): MailMessage {
+  return compose({
+    template: "idle_alert",
+    to: v.to,
+    subject: `Your ${PRODUCT} timer is running while you are away`,
+    greetingName: v.name,
+    paragraphs: [
+      `Your timer "${oneLine(v.entry, 120)}" is still running, but your computer has shown no activity for ${v.idleMinutes} minutes (since ${v.since}).`,
+      "Choose whether to keep that time, discard it, or split it off into an entry of its own:",
+    ],
+    action: {
+      label: "Review idle time",
+      url: appLink(ctx, `/idle-periods/${encodeURIComponent(v.idlePeriodId)}`),
+    },
+    notes: ["Idle-time emails are turned on by your organization's administrators."],
+  });
+}

@@ -23,13 +23,13 @@ import {
   type TimeDeps,
 } from "./time.service";
 
-function deps(c: Context<AppEnv>): TimeDeps {
+export function deps(c: Context<AppEnv>): TimeDeps {
   const { db, clock } = c.get("platform");
   return { db, clock, events: c.get("services").events };
 }
 
 /** The caller as a tracking actor: membership and what their role (and token scopes) allow. */
-async function actor(c: Context<AppEnv>): Promise<Actor> {
+export async function actor(c: Context<AppEnv>): Promise<Actor> {
   const p = orgMember(c);
   const memberId = await resolveMember(c.get("platform").db, p.orgId, p.userId);
   const isAgent = p.kind === "agent";

@@ -17,6 +17,7 @@ export function defaultSettings(): SettingsValues {
     pulsetimeSeconds: cols.pulsetimeSeconds.default as number,
     staleTimerSeconds: cols.staleTimerSeconds.default as number,
     idleAlertSeconds: cols.idleAlertSeconds.default as number,
+    idleAlertEmail: cols.idleAlertEmail.default as boolean,
     privacyRules: cols.privacyRules.default as string,
   };
 }

@@ -57,6 +57,11 @@ const fields = {
   pulsetimeSeconds: seconds(1, 3_600, 60, "Equal heartbeats closer than this merge into one span"),
   staleTimerSeconds: seconds(300, 604_800, 3_600, "A timer whose agent is silent this long is stopped"),
   idleAlertSeconds: seconds(60, 86_400, 1_800, "Idle this long while a timer runs raises an alert"),
+  idleAlertEmail: z.boolean().openapi({
+    example: false,
+    description:
+      "Also email the member when an idle alert is raised (the alert event and GET /api/v1/idle-periods always happen)",
+  }),
   privacyRules: z.array(PrivacyRuleSchema).max(MAX_PRIVACY_RULES),
 };
 
@@ -81,6 +86,7 @@ export const UpdateTrackingSettingsBody = z
     pulsetimeSeconds: fields.pulsetimeSeconds.optional(),
     staleTimerSeconds: fields.staleTimerSeconds.optional(),
     idleAlertSeconds: fields.idleAlertSeconds.optional(),
+    idleAlertEmail: fields.idleAlertEmail.optional(),
     privacyRules: fields.privacyRules.optional(),
   })
   .openapi("UpdateTrackingSettingsRequest");

@@ -35,6 +35,7 @@ export interface TrackingSettings {
   pulsetimeSeconds: number;
   staleTimerSeconds: number;
   idleAlertSeconds: number;
+  idleAlertEmail: boolean;
   privacyRules: PrivacyRule[];
   /** Null while the organization runs on defaults (no row yet). */
   updatedAt: Date | null;
@@ -75,6 +76,7 @@ function present(v: SettingsValues, updatedAt: Date | null): TrackingSettings {
     pulsetimeSeconds: v.pulsetimeSeconds,
     staleTimerSeconds: v.staleTimerSeconds,
     idleAlertSeconds: v.idleAlertSeconds,
+    idleAlertEmail: v.idleAlertEmail,
     privacyRules: parseRules(v.privacyRules),
     updatedAt,
   };

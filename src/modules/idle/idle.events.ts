@@ -1,0 +1,43 @@
+/** Domain events of idle detection (declaration merging, see src/events/types.ts). Times ISO 8601 UTC. */
+declare module "../../events/types" {
+  interface DomainEvents {
+    /**
+     * A member has shown no input for the organization's `idleAlertSeconds` while a timer runs
+     * (SPEC 3 "Idle detection"): the idle alert. Durable consumers: the alert email.
+     */
+    "idle_period.detected": {
+      idlePeriodId: string;
+      memberId: string;
+      userId: string;
+      entryId: string;
+      startAt: string;
+      idleSeconds: number;
+    };
+    /**
+     * An idle period ended: input resumed or the timer stopped (`endAt`), or it was withdrawn
+     * (`withdrawn`: the entry was deleted, or late heartbeats showed input inside it, leaving less
+     * idle time than the alert threshold).
+     */
+    "idle_period.ended": {
+      idlePeriodId: string;
+      memberId: string;
+      entryId: string;
+      startAt: string;
+      endAt: string | null;
+      withdrawn: boolean;
+    };
+    /** Someone resolved an idle period on its entry: keep, discard or split the idle time. */
+    "idle_period.resolved": {
+      idlePeriodId: string;
+      memberId: string;
+      entryId: string;
+      action: "keep" | "discard" | "split";
+      startAt: string;
+      endAt: string | null;
+      /** Entries the resolution created (the idle piece of a split, the time after the idle period). */
+      createdEntryIds: string[];
+    };
+  }
+}
+
+export {};

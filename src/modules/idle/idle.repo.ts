@@ -1,0 +1,219 @@
+import { and, desc, eq, gte, isNull, lt, or, type SQL, sql } from "drizzle-orm";
+import type { Db } from "../../db/client";
+import { type IdlePeriodStatus, idlePeriods, timeEntries } from "../../db/schema";
+import { changedOneRow, type Item } from "../time/time.db";
+
+export type IdlePeriodRow = typeof idlePeriods.$inferSelect;
+
+/** `org_settings.idle_alert_seconds` when the organization has no row (the column default). */
+const DEFAULT_ALERT_S = 1_800;
+const alertSeconds = (orgId: SQL) =>
+  sql`COALESCE((SELECT s.idle_alert_seconds FROM org_settings s WHERE s.org_id = ${orgId}), ${DEFAULT_ALERT_S})`;
+
+/** A heartbeat that shows input, as ingest's `showsInput` decides it (ingest.repo.ts). */
+const SHOWS_INPUT = sql.raw(
+  "h.idle = 0 AND ((h.keyboard IS NULL AND h.mouse IS NULL) OR COALESCE(h.keyboard, 0) + COALESCE(h.mouse, 0) > 0)",
+);
+
+export interface IdleCandidate {
+  entry_id: string;
+  org_id: string;
+  member_id: string;
+  user_id: string;
+  /** The member's last input, or the timer's start when later. */
+  idle_start: number;
+}
+
+/**
+ * Running timers whose member has shown no input for the organization's `idleAlertSeconds` (from
+ * the later of the last input and the timer's start), with no idle period in progress and none
+ * already found at that start. Only members with an agent (a presence row) are watched. Reads the
+ * running-timer partial index, then each member's presence row.
+ */
+export function idleCandidatesSql(now: number): SQL {
+  const idleStart = sql`MAX(COALESCE(p.last_input_at, te.start_at), te.start_at)`;
+  return sql`SELECT te.id AS entry_id, te.org_id, te.member_id, m.user_id, ${idleStart} AS idle_start
+    FROM time_entries te
+      JOIN member_presence p ON p.member_id = te.member_id
+      JOIN memberships m ON m.id = te.member_id
+    WHERE te.end_at IS NULL AND te.deleted_at IS NULL
+      AND ${idleStart} <= ${now} - ${alertSeconds(sql`te.org_id`)} * 1000
+      AND NOT EXISTS (SELECT 1 FROM idle_periods ip WHERE ip.member_id = te.member_id AND ip.end_at IS NULL)
+      AND NOT EXISTS (SELECT 1 FROM idle_periods ip WHERE ip.entry_id = te.id AND ip.start_at = ${idleStart})
+    LIMIT 500`;
+}
+
+export function findIdleCandidates(db: Db, now: number): Promise<IdleCandidate[]> {
+  return db.all<IdleCandidate>(idleCandidatesSql(now));
+}
+
+export function insertPeriod(db: Db, row: typeof idlePeriods.$inferInsert): Item {
+  return db.insert(idlePeriods).values(row);
+}
+
+export interface OngoingPeriod {
+  id: string;
+  org_id: string;
+  member_id: string;
+  entry_id: string;
+  start_at: number;
+  status: IdlePeriodStatus;
+  alert_seconds: number;
+  /** The entry's end (null while it runs); `entry_deleted` when it was deleted. */
+  entry_end: number | null;
+  entry_deleted: number;
+  /** Start of the first heartbeat with input at or after `start_at`; null while none arrived. */
+  first_input: number | null;
+}
+
+/**
+ * Idle periods still in progress (the partial unique index holds exactly those; CROSS JOIN keeps
+ * them the outer loop whatever the statistics say), with what decides
+ * whether they ended: the first input since they started (read from the heartbeats only when the
+ * member's presence shows input after the start), and the entry's end.
+ */
+export function ongoingPeriodsSql(): SQL {
+  return sql`SELECT ip.id, ip.org_id, ip.member_id, ip.entry_id, ip.start_at, ip.status,
+      ${alertSeconds(sql`ip.org_id`)} AS alert_seconds,
+      te.end_at AS entry_end, te.deleted_at IS NOT NULL AS entry_deleted,
+      CASE WHEN p.last_input_at > ip.start_at THEN (
+        SELECT MIN(h.time) FROM heartbeats h
+        WHERE h.member_id = ip.member_id AND h.time >= ip.start_at AND ${SHOWS_INPUT}
+      ) END AS first_input
+    FROM idle_periods ip
+      CROSS JOIN time_entries te ON te.id = ip.entry_id
+      LEFT JOIN member_presence p ON p.member_id = ip.member_id
+    WHERE ip.end_at IS NULL
+    LIMIT 1000`;
+}
+
+export function findOngoingPeriods(db: Db): Promise<OngoingPeriod[]> {
+  return db.all<OngoingPeriod>(ongoingPeriodsSql());
+}
+
+/** Ends a period still in progress; the guard aborts the batch when it no longer is. */
+export function endPeriodItems(db: Db, id: string, endAt: Date, now: Date): Item[] {
+  return [
+    db
+      .update(idlePeriods)
+      .set({ endAt, updatedAt: now })
+      .where(and(eq(idlePeriods.id, id), isNull(idlePeriods.endAt))),
+    changedOneRow(db),
+  ];
+}
+
+/** Removes a period still in progress (its entry is gone, or it turned out shorter than the alert). */
+export function withdrawPeriodItems(db: Db, id: string): Item[] {
+  return [
+    db.delete(idlePeriods).where(and(eq(idlePeriods.id, id), isNull(idlePeriods.endAt))),
+    changedOneRow(db),
+  ];
+}
+
+/** A period of the organization whose entry is live, with that entry's owner. */
+export async function findPeriod(db: Db, orgId: string, id: string): Promise<IdlePeriodRow | null> {
+  const [row] = await db
+    .select({ p: idlePeriods })
+    .from(idlePeriods)
+    .innerJoin(timeEntries, eq(timeEntries.id, idlePeriods.entryId))
+    .where(and(eq(idlePeriods.orgId, orgId), eq(idlePeriods.id, id), isNull(timeEntries.deletedAt)))
+    .limit(1);
+  return row?.p ?? null;
+}
+
+/**
+ * Marks an open period resolved; the guard aborts the batch unless it is still open with the end
+ * that was read (the detector may have ended it meanwhile, or another resolution won).
+ */
+export function resolvePeriodItems(
+  db: Db,
+  read: IdlePeriodRow,
+  set: {
+    status: IdlePeriodStatus;
+    endAt: Date | null;
+    resolvedAt: Date;
+    resolvedBy: string;
+    newEntryId: string | null;
+  },
+): Item[] {
+  return [
+    db
+      .update(idlePeriods)
+      .set({ ...set, updatedAt: set.resolvedAt })
+      .where(
+        and(
+          eq(idlePeriods.id, read.id),
+          eq(idlePeriods.status, "open"),
+          read.endAt ? eq(idlePeriods.endAt, read.endAt) : isNull(idlePeriods.endAt),
+        ),
+      ),
+    changedOneRow(db),
+  ];
+}
+
+export interface PeriodFilter {
+  /** Undefined: every member of the organization. */
+  memberId?: string;
+  status?: IdlePeriodStatus;
+  from?: Date;
+  to?: Date;
+  after?: { startAt: number; id: string };
+  limit: number;
+}
+
+/** Periods of live entries, newest start first; `from`/`to` bound the start. Fetches `limit + 1`. */
+export async function listPeriods(db: Db, orgId: string, f: PeriodFilter): Promise<IdlePeriodRow[]> {
+  const after = f.after
+    ? or(
+        lt(idlePeriods.startAt, new Date(f.after.startAt)),
+        and(eq(idlePeriods.startAt, new Date(f.after.startAt)), lt(idlePeriods.id, f.after.id)),
+      )
+    : undefined;
+  const rows = await db
+    .select({ p: idlePeriods })
+    .from(idlePeriods)
+    .innerJoin(timeEntries, eq(timeEntries.id, idlePeriods.entryId))
+    .where(
+      and(
+        // One member's periods: `+` keeps the planner on (member_id, start_at); the org still scopes.
+        f.memberId ? sql`+${idlePeriods.orgId} = ${orgId}` : eq(idlePeriods.orgId, orgId),
+        f.memberId ? eq(idlePeriods.memberId, f.memberId) : undefined,
+        isNull(timeEntries.deletedAt),
+        f.status ? eq(idlePeriods.status, f.status) : undefined,
+        f.from ? gte(idlePeriods.startAt, f.from) : undefined,
+        f.to ? lt(idlePeriods.startAt, f.to) : undefined,
+        after,
+      ),
+    )
+    .orderBy(desc(idlePeriods.startAt), desc(idlePeriods.id))
+    .limit(f.limit + 1);
+  return rows.map((r) => r.p);
+}
+
+export interface AlertMailFacts {
+  status: IdlePeriodStatus;
+  end_at: number | null;
+  start_at: number;
+  email_on: number;
+  email: string;
+  name: string;
+  display_name: string | null;
+  timezone: string;
+  description: string;
+  project: string | null;
+}
+
+/** What the idle-alert email needs, read when it is sent (the period may have ended or been resolved). */
+export async function alertMailFacts(db: Db, id: string): Promise<AlertMailFacts | null> {
+  const [row] = await db.all<AlertMailFacts>(sql`SELECT ip.status, ip.end_at, ip.start_at,
+      COALESCE(s.idle_alert_email, 0) AS email_on, u.email, u.name, m.display_name, m.timezone,
+      te.description, pr.name AS project
+    FROM idle_periods ip
+      JOIN memberships m ON m.id = ip.member_id
+      JOIN users u ON u.id = m.user_id
+      JOIN time_entries te ON te.id = ip.entry_id
+      LEFT JOIN projects pr ON pr.id = te.project_id
+      LEFT JOIN org_settings s ON s.org_id = ip.org_id
+    WHERE ip.id = ${id} AND te.deleted_at IS NULL`);
+  return row ?? null;
+}

@@ -1,0 +1,614 @@
+/**
+ * Idle detection (SPEC 3): the `idle.detect` job on the manual clock raises idle periods and
+ * alerts, ends or withdraws them; members resolve them on the entry (keep / discard / split).
+ */
+import { afterAll, beforeEach, describe, expect, test } from "bun:test";
+import { asc, eq } from "drizzle-orm";
+import { idlePeriods, outboxEvents, projects, tags, timeEntries, timeEntryTags } from "../../src/db/schema";
+import type { DomainEvent } from "../../src/events/types";
+import { newId } from "../../src/lib/ids";
+import { piecesAfter } from "../../src/modules/idle/idle.service";
+import { mailTo } from "../account/support";
+import { hb, ingest, setSettings, type Tracker, tracker } from "../activity/support";
+import { createTestApp, type TestApp } from "../support/app";
+import { reauth } from "../time/support";
+
+let t: TestApp;
+beforeEach(async () => {
+  await t?.close();
+  t = await createTestApp({ PUBLIC_URL: "https://app.teamtrack.test" });
+  t.clock.set(T0);
+});
+afterAll(() => t?.close());
+
+const T0 = "2026-03-02T09:00:00Z";
+const MIN = 60_000;
+const at = (minutes: number) => new Date(Date.parse(T0) + minutes * MIN);
+const iso = (minutes: number) => at(minutes).toISOString();
+
+/** A request as `who` with a fresh access token (the manual clock outruns the 15-minute ones). */
+async function call(who: Tracker, method: string, path: string, body?: unknown) {
+  await reauth(t, who);
+  const res = await t.app.request(path, {
+    method,
+    headers: { ...who.auth, ...(body === undefined ? {} : { "content-type": "application/json" }) },
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
+  const text = await res.text();
+  return { status: res.status, body: text ? JSON.parse(text) : null, type: res.headers.get("content-type") };
+}
+
+async function ok(who: Tracker, method: string, path: string, body?: unknown, status = 200) {
+  const r = await call(who, method, path, body);
+  if (r.status !== status) throw new Error(`${method} ${path}: ${r.status} ${JSON.stringify(r.body)}`);
+  return r.body;
+}
+
+async function runDetect() {
+  const out = await t.services.jobs.run("idle.detect", { trigger: "manual" });
+  if (out.status !== "succeeded") throw new Error(JSON.stringify(out));
+  await t.platform.drain();
+  return JSON.parse(out.run.result ?? "{}") as Record<string, number>;
+}
+
+const periods = (memberId: string) =>
+  t.platform.db
+    .select()
+    .from(idlePeriods)
+    .where(eq(idlePeriods.memberId, memberId))
+    .orderBy(asc(idlePeriods.startAt));
+const entriesOf = (memberId: string) =>
+  t.platform.db
+    .select()
+    .from(timeEntries)
+    .where(eq(timeEntries.memberId, memberId))
+    .orderBy(asc(timeEntries.startAt), asc(timeEntries.createdAt));
+
+function capture(...types: string[]) {
+  const seen: DomainEvent[] = [];
+  const offs = types.map((type) =>
+    t.services.events.on(type as "idle_period.detected", (e) => void seen.push(e)),
+  );
+  return {
+    seen,
+    off: () => {
+      for (const f of offs) f();
+    },
+  };
+}
+
+/** A billable project of the member's organization (members cannot create projects themselves). */
+async function insertProject(who: Tracker): Promise<string> {
+  const id = newId("project");
+  const now = t.clock.now();
+  await t.platform.db.insert(projects).values({
+    id,
+    orgId: who.orgId,
+    name: `P-${id.slice(-6)}`,
+    color: "#336699",
+    billable: true,
+    createdAt: now,
+    updatedAt: now,
+  });
+  return id;
+}
+
+/**
+ * Ana starts a timer at 09:00 (project, tags), works with input until 09:10, then her agent keeps
+ * reporting idle heartbeats (screen on, nobody at it) every 5 minutes until `idleUntil`.
+ */
+async function idleMorning(who: Tracker, idleUntil: number) {
+  const project = await insertProject(who);
+  const timer = await ok(
+    who,
+    "POST",
+    "/api/v1/timer/start",
+    { description: "Writing the spec", projectId: project },
+    201,
+  );
+  t.clock.set(at(10));
+  await ingest(t, who, [hb(T0, { duration: 600, keyboard: 40, mouse: 12 })]);
+  for (let m = 10; m < idleUntil; m += 5) {
+    t.clock.set(at(m + 5));
+    await ingest(t, who, [hb(at(m).getTime(), { duration: 300, idle: true, keyboard: 0, mouse: 0 })]);
+  }
+  return timer as { id: string };
+}
+
+describe("idle.detect: alerts", () => {
+  test("no input for idleAlertSeconds while a timer runs raises one idle period and one alert", async () => {
+    const ana = await tracker(t);
+    const { seen, off } = capture("idle_period.detected");
+    const timer = await idleMorning(ana, 39);
+    t.clock.set(at(39).getTime() + 59_000); // 29:59 since the last input (09:10)
+    expect(await runDetect()).toEqual({ detected: 0, ended: 0, withdrawn: 0 });
+    t.clock.set(at(40)); // 30:00
+    expect(await runDetect()).toEqual({ detected: 1, ended: 0, withdrawn: 0 });
+    expect(await runDetect()).toEqual({ detected: 0, ended: 0, withdrawn: 0 }); // not twice
+    off();
+
+    const [p] = await periods(ana.memberId);
+    if (!p) throw new Error("no idle period");
+    expect(p).toMatchObject({
+      entryId: timer.id,
+      startAt: at(10),
+      endAt: null,
+      status: "open",
+      detectedAt: at(40),
+    });
+    expect(seen.map((e) => [e.orgId, e.actor, e.payload])).toEqual([
+      [
+        ana.orgId,
+        "system",
+        {
+          idlePeriodId: p?.id,
+          memberId: ana.memberId,
+          userId: ana.userId,
+          entryId: timer.id,
+          startAt: iso(10),
+          idleSeconds: 1800,
+        },
+      ],
+    ]);
+    // The alert is durable: its outbox row (mail consumer) was written with the period.
+    const outbox = await t.platform.db
+      .select()
+      .from(outboxEvents)
+      .where(eq(outboxEvents.type, "idle_period.detected"));
+    expect(outbox.map((o) => o.consumer)).toEqual(["mail.idle-alert"]);
+
+    // The member (and their agent) see it, ongoing, growing.
+    t.clock.set(at(45));
+    const list = await ok(ana, "GET", "/api/v1/idle-periods?status=open");
+    expect(list).toEqual({
+      data: [
+        {
+          id: p?.id,
+          memberId: ana.memberId,
+          entryId: timer.id,
+          start: iso(10),
+          end: null,
+          ongoing: true,
+          durationSeconds: 35 * 60,
+          status: "open",
+          detectedAt: iso(40),
+          resolvedAt: null,
+          resolvedBy: null,
+          newEntryId: null,
+        },
+      ],
+      nextCursor: null,
+    });
+    const viaAgent = await t.app.request("/api/v1/idle-periods", { headers: ana.agent });
+    expect(viaAgent.status).toBe(200);
+    expect(((await viaAgent.json()) as { data: { id: string }[] }).data.map((d) => d.id)).toEqual([
+      p?.id as string,
+    ]);
+  });
+
+  test("what counts as input: idle heartbeats and zero keyboard/mouse counts do not; the org's threshold applies", async () => {
+    const ana = await tracker(t);
+    const bob = await tracker(t, "member", { orgId: ana.orgId });
+    await setSettings(t, ana.orgId, { idleAlertSeconds: 600 });
+    await ok(ana, "POST", "/api/v1/timer/start", {}, 201);
+    await ok(bob, "POST", "/api/v1/timer/start", {}, 201);
+    t.clock.set(at(12));
+    // Ana: a heartbeat with counters at zero (no input) at 09:05. Bob: input at 09:05 (no counters sent).
+    await ingest(t, ana, [
+      hb(at(0).getTime(), { duration: 60, keyboard: 3 }),
+      hb(at(5).getTime(), { duration: 60, keyboard: 0, mouse: 0 }),
+    ]);
+    await ingest(t, bob, [hb(at(5).getTime(), { duration: 60, keyboard: null, mouse: null })]);
+    expect(await runDetect()).toEqual({ detected: 1, ended: 0, withdrawn: 0 }); // Ana: 11 min since 09:01
+    expect((await periods(ana.memberId)).map((p) => p.startAt)).toEqual([at(1)]);
+    expect(await periods(bob.memberId)).toEqual([]);
+    t.clock.set(at(16));
+    expect(await runDetect()).toEqual({ detected: 1, ended: 0, withdrawn: 0 }); // Bob: 10 min since 09:06
+    expect((await periods(bob.memberId)).map((p) => p.startAt)).toEqual([at(6)]);
+  });
+
+  test("only running timers of members with an agent; a timer started while idle counts from its start", async () => {
+    const ana = await tracker(t);
+    const webOnly = await tracker(t, "member", { orgId: ana.orgId });
+    await ingest(t, ana, [hb(at(-60).getTime(), { duration: 60, keyboard: 1 })]); // last input an hour ago
+    await ok(webOnly, "POST", "/api/v1/timer/start", {}, 201); // no agent, no presence: never judged
+    t.clock.set(at(5));
+    await ok(ana, "POST", "/api/v1/timer/start", {}, 201); // started from the web at 09:05
+    t.clock.set(at(34));
+    expect(await runDetect()).toEqual({ detected: 0, ended: 0, withdrawn: 0 });
+    t.clock.set(at(35));
+    expect(await runDetect()).toEqual({ detected: 1, ended: 0, withdrawn: 0 });
+    expect((await periods(ana.memberId)).map((p) => p.startAt)).toEqual([at(5)]);
+    expect(await periods(webOnly.memberId)).toEqual([]);
+  });
+
+  test("ends at the first input after it; idle again, a new period; a stopped timer ends it; withdrawn when late input shrinks it or the entry goes", async () => {
+    const ana = await tracker(t);
+    const { seen, off } = capture("idle_period.ended");
+    const timer = await idleMorning(ana, 45);
+    expect(await runDetect()).toMatchObject({ detected: 1 });
+    // 09:47 Ana is back: input from 09:47:30 on.
+    t.clock.set(at(50));
+    await ingest(t, ana, [
+      hb(at(47.5).getTime(), { duration: 150, mouse: 9 }),
+      hb(at(45).getTime(), { duration: 150, idle: true }),
+    ]);
+    expect(await runDetect()).toEqual({ detected: 0, ended: 1, withdrawn: 0 });
+    const [first] = await periods(ana.memberId);
+    expect(first).toMatchObject({ startAt: at(10), endAt: at(47.5), status: "open" });
+
+    // Idle again from 09:50 while the timer runs; she stops the timer from her phone at 10:30.
+    for (let m = 50; m < 85; m += 5) {
+      t.clock.set(at(m + 5));
+      await ingest(t, ana, [hb(at(m).getTime(), { duration: 300, idle: true })]);
+    }
+    t.clock.set(at(80));
+    expect(await runDetect()).toMatchObject({ detected: 1 });
+    t.clock.set(at(90));
+    await ok(ana, "POST", "/api/v1/timer/stop");
+    expect(await runDetect()).toEqual({ detected: 0, ended: 1, withdrawn: 0 });
+    expect((await periods(ana.memberId)).map((p) => [p.startAt, p.endAt])).toEqual([
+      [at(10), at(47.5)],
+      [at(50), at(90)],
+    ]);
+
+    // A new timer; the agent went offline at 10:31 with input until then, detected at 11:01 …
+    await ok(ana, "POST", "/api/v1/timer/start", {}, 201);
+    t.clock.set(at(92));
+    await ingest(t, ana, [hb(at(90).getTime(), { duration: 60, keyboard: 2 })]);
+    t.clock.set(at(121));
+    expect(await runDetect()).toMatchObject({ detected: 1 });
+    // … then it uploads what it buffered: input at 10:45, so only 14 minutes were idle: withdrawn.
+    await ingest(t, ana, [hb(at(105).getTime(), { duration: 60, keyboard: 5 })]);
+    t.clock.set(at(122));
+    expect(await runDetect()).toEqual({ detected: 0, ended: 0, withdrawn: 1 });
+    expect((await periods(ana.memberId)).map((p) => p.startAt)).toEqual([at(10), at(50)]);
+    // Idle from 10:46: a new period; then the entry is deleted: withdrawn too.
+    t.clock.set(at(136));
+    expect(await runDetect()).toMatchObject({ detected: 1 });
+    const running = await ok(ana, "GET", "/api/v1/timer");
+    await ok(ana, "DELETE", `/api/v1/time-entries/${running.timer.id}`, undefined, 204);
+    expect(await runDetect()).toEqual({ detected: 0, ended: 0, withdrawn: 1 });
+    expect(await periods(ana.memberId)).toHaveLength(2);
+    off();
+    expect(seen.map((e) => e.payload)).toEqual([
+      {
+        idlePeriodId: first?.id,
+        memberId: ana.memberId,
+        entryId: timer.id,
+        startAt: iso(10),
+        endAt: iso(47.5),
+        withdrawn: false,
+      },
+      expect.objectContaining({ startAt: iso(50), endAt: iso(90), withdrawn: false }),
+      expect.objectContaining({ startAt: iso(91), endAt: null, withdrawn: true }),
+      expect.objectContaining({ startAt: iso(106), endAt: null, withdrawn: true }),
+    ]);
+  });
+});
+
+describe("idle alert email", () => {
+  test("sent to the member when the organization turned idleAlertEmail on, with a link to the period", async () => {
+    const ana = await tracker(t);
+    const bob = await tracker(t);
+    await setSettings(t, ana.orgId, { idleAlertEmail: true });
+    await idleMorning(ana, 40);
+    t.clock.set(T0);
+    await idleMorning(bob, 40); // Bob's organization keeps the default: no email
+    t.clock.set(at(40));
+    expect(await runDetect()).toMatchObject({ detected: 2 });
+    const [p] = await periods(ana.memberId);
+    const mails = await mailTo(t, ana.email, "idle_alert");
+    expect(mails).toHaveLength(1);
+    expect(mails[0]?.subject).toBe("Your TeamTrack timer is running while you are away");
+    expect(mails[0]?.text).toContain("no activity for 30 minutes (since 09:10 UTC)");
+    expect(mails[0]?.text).toContain('"P-');
+    expect(mails[0]?.text).toContain(`https://app.teamtrack.test/idle-periods/${p?.id}`);
+    expect(mails[0]?.html).toContain(`https://app.teamtrack.test/idle-periods/${p?.id}`);
+    expect(await mailTo(t, bob.email, "idle_alert")).toEqual([]);
+  });
+
+  test("none when the member is back (or resolved it) before the alert is delivered", async () => {
+    const ana = await tracker(t);
+    await setSettings(t, ana.orgId, { idleAlertEmail: true });
+    await idleMorning(ana, 40);
+    t.clock.set(at(40));
+    // The relay is not kicked in-process here: the period is resolved first, then delivered.
+    const relay = t.services.events.relay.bind(t.services.events);
+    t.services.events.relay = async () => ({ delivered: 0, failed: 0, dead: 0 });
+    expect(await runDetect()).toMatchObject({ detected: 1 });
+    const [p] = await periods(ana.memberId);
+    await ok(ana, "POST", `/api/v1/idle-periods/${p?.id}/resolve`, { action: "keep" });
+    t.services.events.relay = relay;
+    expect(await t.services.events.relay()).toMatchObject({ delivered: 1, failed: 0 });
+    expect(await mailTo(t, ana.email, "idle_alert")).toEqual([]);
+  });
+});
+
+describe("resolving idle time", () => {
+  /** Ana idle 09:10–09:50 inside a timer started 09:00; detected, then back at 09:50. */
+  async function endedIdle(who: Tracker) {
+    const timer = await idleMorning(who, 40);
+    t.clock.set(at(40));
+    await runDetect();
+    t.clock.set(at(55));
+    await ingest(t, who, [hb(at(50).getTime(), { duration: 300, keyboard: 7 })]);
+    await runDetect();
+    const [p] = await periods(who.memberId);
+    expect(p).toMatchObject({ startAt: at(10), endAt: at(50) });
+    return { timer, period: p as NonNullable<typeof p> };
+  }
+
+  test("keep: nothing changes but the period's status", async () => {
+    const ana = await tracker(t);
+    const { timer, period } = await endedIdle(ana);
+    const before = await entriesOf(ana.memberId);
+    const out = await ok(ana, "POST", `/api/v1/idle-periods/${period.id}/resolve`, { action: "keep" });
+    expect(out.idlePeriod).toMatchObject({
+      status: "kept",
+      resolvedAt: iso(55),
+      resolvedBy: ana.userId,
+      newEntryId: null,
+    });
+    expect(out.entries.map((e: { id: string }) => e.id)).toEqual([timer.id]);
+    expect(await entriesOf(ana.memberId)).toEqual(before);
+  });
+
+  test("discard in a running timer: the entry ends at 09:10, the time from 09:50 runs on in a new entry like it", async () => {
+    const ana = await tracker(t);
+    const tag = newId("tag");
+    await t.platform.db
+      .insert(tags)
+      .values({ id: tag, orgId: ana.orgId, name: "deep-work", createdAt: at(0), updatedAt: at(0) });
+    const { timer, period } = await endedIdle(ana);
+    await ok(ana, "PATCH", `/api/v1/time-entries/${timer.id}`, { tagIds: [tag] });
+    const { seen, off } = capture(
+      "timer.stopped",
+      "timer.started",
+      "time_entry.updated",
+      "idle_period.resolved",
+    );
+    const out = await ok(ana, "POST", `/api/v1/idle-periods/${period.id}/resolve`, { action: "discard" });
+    off();
+    const rows = await entriesOf(ana.memberId);
+    expect(rows.map((r) => [r.startAt, r.endAt, r.flag, r.deletedAt])).toEqual([
+      [at(0), at(10), null, null],
+      [at(50), null, null, null],
+    ]);
+    const [kept, after] = rows;
+    expect(kept?.id).toBe(timer.id);
+    expect(after).toMatchObject({
+      projectId: kept?.projectId,
+      description: "Writing the spec",
+      billable: kept?.billable,
+      source: "timer",
+      createdBy: ana.userId,
+    });
+    const tagsOf = async (id: string) =>
+      (await t.platform.db.select().from(timeEntryTags).where(eq(timeEntryTags.entryId, id))).map(
+        (r) => r.tagId,
+      );
+    expect(await tagsOf(after?.id as string)).toEqual([tag]);
+    expect(await tagsOf(timer.id)).toEqual([tag]);
+    expect(out.idlePeriod).toMatchObject({
+      status: "discarded",
+      start: iso(10),
+      end: iso(50),
+      newEntryId: after?.id,
+    });
+    expect(
+      out.entries.map((e: { id: string; end: string | null; running: boolean }) => [e.id, e.end, e.running]),
+    ).toEqual([
+      [timer.id, iso(10), false],
+      [after?.id, null, true],
+    ]);
+    expect(seen.map((e) => e.type).sort()).toEqual([
+      "idle_period.resolved",
+      "time_entry.updated",
+      "timer.started",
+      "timer.stopped",
+    ]);
+    expect(seen.find((e) => e.type === "idle_period.resolved")?.payload).toEqual({
+      idlePeriodId: period.id,
+      memberId: ana.memberId,
+      entryId: timer.id,
+      action: "discard",
+      startAt: iso(10),
+      endAt: iso(50),
+      createdEntryIds: [after?.id as string],
+    });
+    // The running timer is the new entry.
+    expect((await ok(ana, "GET", "/api/v1/timer")).timer.id).toBe(after?.id);
+  });
+
+  test("split a stopped entry: before, the idle time (flagged idle_time) and after, as three entries", async () => {
+    const ana = await tracker(t);
+    const { timer, period } = await endedIdle(ana);
+    t.clock.set(at(70));
+    await ok(ana, "POST", "/api/v1/timer/stop");
+    const out = await ok(ana, "POST", `/api/v1/idle-periods/${period.id}/resolve`, { action: "split" });
+    const rows = await entriesOf(ana.memberId);
+    expect(rows.map((r) => [r.startAt, r.endAt, r.flag])).toEqual([
+      [at(0), at(10), null],
+      [at(10), at(50), "idle_time"],
+      [at(50), at(70), null],
+    ]);
+    expect(rows[0]?.id).toBe(timer.id);
+    expect(out.idlePeriod).toMatchObject({ status: "split", newEntryId: rows[1]?.id });
+    // Nothing lost: the three add up to the original 70 minutes.
+    const total = rows.reduce((s, r) => s + ((r.endAt?.getTime() ?? 0) - r.startAt.getTime()), 0);
+    expect(total).toBe(70 * MIN);
+  });
+
+  test("discard while the member is still idle stops the timer where the idle time began; split is refused then", async () => {
+    const ana = await tracker(t);
+    const timer = await idleMorning(ana, 40);
+    t.clock.set(at(40));
+    await runDetect();
+    const [p] = await periods(ana.memberId);
+    t.clock.set(at(42));
+    const refused = await call(ana, "POST", `/api/v1/idle-periods/${p?.id}/resolve`, { action: "split" });
+    expect([refused.status, refused.body.code, refused.type]).toEqual([
+      409,
+      "IDLE_PERIOD_ONGOING",
+      "application/problem+json",
+    ]);
+    expect(await periods(ana.memberId)).toEqual([p as NonNullable<typeof p>]);
+
+    const out = await ok(ana, "POST", `/api/v1/idle-periods/${p?.id}/resolve`, { action: "discard" });
+    expect(out.idlePeriod).toMatchObject({
+      status: "discarded",
+      start: iso(10),
+      end: iso(42),
+      ongoing: false,
+    });
+    expect((await entriesOf(ana.memberId)).map((r) => [r.id, r.startAt, r.endAt])).toEqual([
+      [timer.id, at(0), at(10)],
+    ]);
+    // No timer runs any more: nothing to detect, nothing to end.
+    t.clock.set(at(90));
+    expect(await runDetect()).toEqual({ detected: 0, ended: 0, withdrawn: 0 });
+  });
+
+  test("an entry that was all idle time is deleted by discard; an edited entry that no longer covers it: 409, keep still works", async () => {
+    const ana = await tracker(t);
+    const { timer, period } = await endedIdle(ana);
+    t.clock.set(at(60));
+    await ok(ana, "POST", "/api/v1/timer/stop");
+    await ok(ana, "PATCH", `/api/v1/time-entries/${timer.id}`, { start: iso(55) });
+    for (const action of ["discard", "split"]) {
+      const r = await call(ana, "POST", `/api/v1/idle-periods/${period.id}/resolve`, { action });
+      expect([r.status, r.body.code]).toEqual([409, "IDLE_PERIOD_NOT_IN_ENTRY"]);
+    }
+    expect(
+      (await ok(ana, "POST", `/api/v1/idle-periods/${period.id}/resolve`, { action: "keep" })).idlePeriod
+        .status,
+    ).toBe("kept");
+
+    // Another day: an entry 14:00–14:40 that was idle from its start to its end.
+    const bob = await tracker(t);
+    const entry = await ok(bob, "POST", "/api/v1/time-entries", { start: iso(300), end: iso(340) }, 201);
+    const id = "idl_manual_0001";
+    await t.platform.db.insert(idlePeriods).values({
+      id,
+      orgId: bob.orgId,
+      memberId: bob.memberId,
+      entryId: entry.id,
+      startAt: at(290),
+      endAt: at(350),
+      detectedAt: at(330),
+      createdAt: at(330),
+      updatedAt: at(330),
+    });
+    const out = await ok(bob, "POST", `/api/v1/idle-periods/${id}/resolve`, { action: "discard" });
+    expect(out.entries).toEqual([]);
+    expect((await entriesOf(bob.memberId))[0]?.deletedAt).not.toBeNull();
+    // The period went with its entry.
+    expect((await call(bob, "GET", `/api/v1/idle-periods/${id}`)).status).toBe(404);
+  });
+
+  test("resolved once: a second resolution (or two at once) gets 409 IDLE_PERIOD_RESOLVED and changes nothing", async () => {
+    const ana = await tracker(t);
+    const { period } = await endedIdle(ana);
+    await reauth(t, ana);
+    const send = () =>
+      t.app.request(`/api/v1/idle-periods/${period.id}/resolve`, {
+        method: "POST",
+        headers: { ...ana.auth, "content-type": "application/json" },
+        body: JSON.stringify({ action: "discard" }),
+      });
+    const statuses = (await Promise.all([send(), send()])).map((r) => r.status).sort();
+    expect(statuses).toEqual([200, 409]);
+    const rows = await entriesOf(ana.memberId);
+    expect(rows.map((r) => [r.startAt, r.endAt])).toEqual([
+      [at(0), at(10)],
+      [at(50), null],
+    ]);
+    const again = await call(ana, "POST", `/api/v1/idle-periods/${period.id}/resolve`, { action: "keep" });
+    expect([again.status, again.body.code]).toEqual([409, "IDLE_PERIOD_RESOLVED"]);
+    expect(await entriesOf(ana.memberId)).toEqual(rows);
+  });
+
+  test("access: others' periods are 404 to a member, readable with data:read_all, resolvable with time:manage; the agent resolves its member's", async () => {
+    const ana = await tracker(t);
+    const mia = await tracker(t, "member", { orgId: ana.orgId });
+    const boss = await tracker(t, "manager", { orgId: ana.orgId });
+    const stranger = await tracker(t, "admin");
+    const { period } = await endedIdle(ana);
+    expect((await call(mia, "GET", `/api/v1/idle-periods/${period.id}`)).status).toBe(404);
+    expect(
+      (await call(mia, "POST", `/api/v1/idle-periods/${period.id}/resolve`, { action: "keep" })).status,
+    ).toBe(404);
+    expect((await call(mia, "GET", `/api/v1/idle-periods?memberId=${ana.memberId}`)).status).toBe(403);
+    expect((await call(mia, "GET", "/api/v1/idle-periods?all=true")).status).toBe(403);
+    expect((await call(stranger, "GET", `/api/v1/idle-periods/${period.id}`)).status).toBe(404);
+    expect((await ok(boss, "GET", `/api/v1/idle-periods?memberId=${ana.memberId}`)).data).toHaveLength(1);
+    expect((await ok(boss, "GET", "/api/v1/idle-periods?all=true&status=open")).data).toHaveLength(1);
+    expect((await ok(mia, "GET", "/api/v1/idle-periods")).data).toEqual([]);
+
+    const viaAgent = await t.app.request(`/api/v1/idle-periods/${period.id}/resolve`, {
+      method: "POST",
+      headers: { ...ana.agent, "content-type": "application/json" },
+      body: JSON.stringify({ action: "keep" }),
+    });
+    expect(viaAgent.status).toBe(200);
+    // Mia's agent cannot touch Ana's.
+    const other = await t.app.request(`/api/v1/idle-periods/${period.id}`, { headers: mia.agent });
+    expect(other.status).toBe(404);
+    expect((await ok(boss, "GET", "/api/v1/idle-periods?all=true&status=open")).data).toEqual([]);
+  });
+
+  test("bad input: a clear 422 naming the field, nothing written", async () => {
+    const ana = await tracker(t);
+    const { period } = await endedIdle(ana);
+    const before = await entriesOf(ana.memberId);
+    for (const [body, field] of [
+      [{ action: "forget" }, "action"],
+      [{}, "action"],
+      [{ action: "keep", extra: 1 }, "extra"],
+    ] as const) {
+      const r = await call(ana, "POST", `/api/v1/idle-periods/${period.id}/resolve`, body);
+      expect([r.status, r.type]).toEqual([422, "application/problem+json"]);
+      expect(JSON.stringify(r.body.errors)).toContain(field);
+    }
+    const q = await call(ana, "GET", "/api/v1/idle-periods?status=sleeping");
+    expect(q.status).toBe(422);
+    expect(JSON.stringify(q.body.errors)).toContain("status");
+    expect(await entriesOf(ana.memberId)).toEqual(before);
+    expect((await periods(ana.memberId))[0]?.status).toBe("open");
+  });
+});
+
+describe("piecesAfter (the arithmetic of discard and split)", () => {
+  const e = (start: number, end: number | null) => ({ start, end });
+  test("cases", () => {
+    // Inside a stopped entry.
+    expect(piecesAfter(e(0, 100), e(20, 50), "discard")).toEqual([
+      { start: 0, end: 20, idle: false },
+      { start: 50, end: 100, idle: false },
+    ]);
+    expect(piecesAfter(e(0, 100), e(20, 50), "split")).toEqual([
+      { start: 0, end: 20, idle: false },
+      { start: 20, end: 50, idle: true },
+      { start: 50, end: 100, idle: false },
+    ]);
+    // Running entry, ended idle time: the time after it keeps running.
+    expect(piecesAfter(e(0, null), e(20, 50), "discard")).toEqual([
+      { start: 0, end: 20, idle: false },
+      { start: 50, end: null, idle: false },
+    ]);
+    // Still idle: the entry stops where the idle time began.
+    expect(piecesAfter(e(0, null), e(20, null), "discard")).toEqual([{ start: 0, end: 20, idle: false }]);
+    // Idle time past the entry's ends is clipped to it.
+    expect(piecesAfter(e(10, 40), e(0, 30), "discard")).toEqual([{ start: 30, end: 40, idle: false }]);
+    expect(piecesAfter(e(10, 40), e(20, 90), "split")).toEqual([
+      { start: 10, end: 20, idle: false },
+      { start: 20, end: 40, idle: true },
+    ]);
+    // All of it idle: nothing left.
+    expect(piecesAfter(e(10, 40), e(0, 90), "discard")).toEqual([]);
+    // No overlap any more.
+    expect(piecesAfter(e(60, 90), e(20, 50), "discard")).toBeNull();
+    expect(piecesAfter(e(0, 20), e(20, null), "discard")).toBeNull();
+  });
+});
