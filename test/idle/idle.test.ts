@@ -291,7 +291,14 @@ describe("idle alert email", () => {
   test("sent to the member when the organization turned idleAlertEmail on, with a link to the period", async () => {
     const ana = await tracker(t);
     const bob = await tracker(t);
-    await setSettings(t, ana.orgId, { idleAlertEmail: true });
+    // Ana's admin turns the emails on (members cannot).
+    const admin = await tracker(t, "admin", { orgId: ana.orgId });
+    expect((await call(ana, "PATCH", "/api/v1/settings/tracking", { idleAlertEmail: true })).status).toBe(
+      403,
+    );
+    const saved = await ok(admin, "PATCH", "/api/v1/settings/tracking", { idleAlertEmail: true });
+    expect(saved.idleAlertEmail).toBe(true);
+    expect((await ok(ana, "GET", "/api/v1/settings/tracking")).idleAlertEmail).toBe(true);
     await idleMorning(ana, 40);
     t.clock.set(T0);
     await idleMorning(bob, 40); // Bob's organization keeps the default: no email
