@@ -16,6 +16,12 @@ export const PageQuery = z.object({
   cursor: z.string().max(512).optional().openapi({ description: "Opaque cursor from `nextCursor`" }),
 });
 
+/**
+ * A time (epoch ms) inside a cursor: a cursor is client input, and a number outside what a Date can
+ * hold (±8.64e15 ms) would reach the query as an invalid date (a 500) instead of a 422.
+ */
+export const CursorInstant = z.number().int().min(-8.64e15).max(8.64e15);
+
 /** Cursors are opaque to clients: base64url JSON of the sort key of the last row served. */
 export function encodeCursor(key: Record<string, string | number>): string {
   return base64url(new TextEncoder().encode(JSON.stringify(key)));

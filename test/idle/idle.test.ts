@@ -66,9 +66,7 @@ const entriesOf = (memberId: string) =>
 
 function capture(...types: string[]) {
   const seen: DomainEvent[] = [];
-  const offs = types.map((type) =>
-    t.services.events.on(type as "idle_period.detected", (e) => void seen.push(e)),
-  );
+  const offs = types.map((type) => t.services.events.on(type as "idle.detected", (e) => void seen.push(e)));
   return {
     seen,
     off: () => {
@@ -118,7 +116,7 @@ async function idleMorning(who: Tracker, idleUntil: number) {
 describe("idle.detect: alerts", () => {
   test("no input for idleAlertSeconds while a timer runs raises one idle period and one alert", async () => {
     const ana = await tracker(t);
-    const { seen, off } = capture("idle_period.detected");
+    const { seen, off } = capture("idle.detected");
     const timer = await idleMorning(ana, 39);
     t.clock.set(at(39).getTime() + 59_000); // 29:59 since the last input (09:10)
     expect(await runDetect()).toEqual({ detected: 0, ended: 0, withdrawn: 0 });
@@ -154,7 +152,7 @@ describe("idle.detect: alerts", () => {
     const outbox = await t.platform.db
       .select()
       .from(outboxEvents)
-      .where(eq(outboxEvents.type, "idle_period.detected"));
+      .where(eq(outboxEvents.type, "idle.detected"));
     expect(outbox.map((o) => o.consumer)).toEqual(["mail.idle-alert"]);
 
     // The member (and their agent) see it, ongoing, growing.
@@ -224,7 +222,7 @@ describe("idle.detect: alerts", () => {
 
   test("ends at the first input after it; idle again, a new period; a stopped timer ends it; withdrawn when late input shrinks it or the entry goes", async () => {
     const ana = await tracker(t);
-    const { seen, off } = capture("idle_period.ended");
+    const { seen, off } = capture("idle.ended");
     const timer = await idleMorning(ana, 45);
     expect(await runDetect()).toMatchObject({ detected: 1 });
     // 09:47 Ana is back: input from 09:47:30 on.
@@ -369,12 +367,7 @@ describe("resolving idle time", () => {
       .values({ id: tag, orgId: ana.orgId, name: "deep-work", createdAt: at(0), updatedAt: at(0) });
     const { timer, period } = await endedIdle(ana);
     await ok(ana, "PATCH", `/api/v1/time-entries/${timer.id}`, { tagIds: [tag] });
-    const { seen, off } = capture(
-      "timer.stopped",
-      "timer.started",
-      "time_entry.updated",
-      "idle_period.resolved",
-    );
+    const { seen, off } = capture("timer.stopped", "timer.started", "time_entry.updated", "idle.resolved");
     const out = await ok(ana, "POST", `/api/v1/idle-periods/${period.id}/resolve`, { action: "discard" });
     off();
     const rows = await entriesOf(ana.memberId);
@@ -410,12 +403,12 @@ describe("resolving idle time", () => {
       [after?.id, null, true],
     ]);
     expect(seen.map((e) => e.type).sort()).toEqual([
-      "idle_period.resolved",
+      "idle.resolved",
       "time_entry.updated",
       "timer.started",
       "timer.stopped",
     ]);
-    expect(seen.find((e) => e.type === "idle_period.resolved")?.payload).toEqual({
+    expect(seen.find((e) => e.type === "idle.resolved")?.payload).toEqual({
       idlePeriodId: period.id,
       memberId: ana.memberId,
       entryId: timer.id,

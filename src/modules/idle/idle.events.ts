@@ -5,7 +5,7 @@ declare module "../../events/types" {
      * A member has shown no input for the organization's `idleAlertSeconds` while a timer runs
      * (SPEC 3 "Idle detection"): the idle alert. Durable consumers: the alert email.
      */
-    "idle_period.detected": {
+    "idle.detected": {
       idlePeriodId: string;
       memberId: string;
       userId: string;
@@ -18,7 +18,7 @@ declare module "../../events/types" {
      * (`withdrawn`: the entry was deleted, or late heartbeats showed input inside it, leaving less
      * idle time than the alert threshold).
      */
-    "idle_period.ended": {
+    "idle.ended": {
       idlePeriodId: string;
       memberId: string;
       entryId: string;
@@ -27,7 +27,7 @@ declare module "../../events/types" {
       withdrawn: boolean;
     };
     /** Someone resolved an idle period on its entry: keep, discard or split the idle time. */
-    "idle_period.resolved": {
+    "idle.resolved": {
       idlePeriodId: string;
       memberId: string;
       entryId: string;

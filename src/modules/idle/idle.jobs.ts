@@ -14,22 +14,30 @@ import {
 
 const iso = (ms: number) => new Date(ms).toISOString();
 
+/** Where the facts end an idle period in progress: its first input since, or its entry's end. */
+function earliestEnd(p: OngoingPeriod): number | null {
+  const ends = [p.first_input, p.entry_end].filter((v): v is number => v !== null);
+  return ends.length ? Math.max(p.start_at, Math.min(...ends)) : null;
+}
+
 /**
  * Where an idle period in progress stands: still going, ended at an instant, or withdrawn (its entry
  * was deleted, or late heartbeats showed input that leaves less idle time than the alert threshold).
+ * A period already resolved (kept while it ran) is a record: never withdrawn, ended where the facts
+ * end it, or at `now` when its entry is gone.
  */
-export function periodOutcome(p: OngoingPeriod): { end: number } | "ongoing" | "withdrawn" {
+export function periodOutcome(p: OngoingPeriod, now: number): { end: number } | "ongoing" | "withdrawn" {
+  const end = earliestEnd(p);
+  if (p.status !== "open") return end !== null ? { end } : p.entry_deleted ? { end: now } : "ongoing";
   if (p.entry_deleted) return "withdrawn";
-  const ends = [p.first_input, p.entry_end].filter((v): v is number => v !== null);
-  if (ends.length === 0) return "ongoing";
-  const end = Math.min(...ends);
+  if (end === null) return "ongoing";
   return end - p.start_at < p.alert_seconds * 1000 ? "withdrawn" : { end };
 }
 
 /**
  * Idle detection (SPEC 3): a member who has shown no input for the organization's
  * `idleAlertSeconds` (default 30 min) while a timer runs gets an idle period and an idle alert
- * (`idle_period.detected`: the email when the organization turned it on, webhooks and realtime
+ * (`idle.detected`: the email when the organization turned it on, webhooks and realtime
  * through the event); periods in progress end at the first input after them or at the timer's stop.
  * Each write commits with its event's outbox row; the unique indexes make a second detector a no-op.
  */
@@ -57,11 +65,11 @@ export const idleDetectJob = defineJob({
     };
 
     for (const p of await findOngoingPeriods(db)) {
-      const outcome = periodOutcome(p);
+      const outcome = periodOutcome(p, now.getTime());
       if (outcome === "ongoing") continue;
       const gone = outcome === "withdrawn";
       const event = events.create(
-        "idle_period.ended",
+        "idle.ended",
         {
           idlePeriodId: p.id,
           memberId: p.member_id,
@@ -81,7 +89,7 @@ export const idleDetectJob = defineJob({
     for (const c of await findIdleCandidates(db, now.getTime())) {
       const id = newId("idlePeriod", now);
       const event = events.create(
-        "idle_period.detected",
+        "idle.detected",
         {
           idlePeriodId: id,
           memberId: c.member_id,

@@ -22,7 +22,7 @@ export function clockTime(at: Date, timeZone: string): string {
 }
 
 /**
- * The idle alert's email, a durable consumer of `idle_period.detected` (retried by the outbox relay).
+ * The idle alert's email, a durable consumer of `idle.detected` (retried by the outbox relay).
  * Sent only when the organization turned `idleAlertEmail` on and the member is still idle: a period
  * that already ended, was resolved or whose entry was deleted by the time it is delivered gets none.
  */
@@ -30,8 +30,8 @@ export function registerIdleAlertMail(
   events: EventBus,
   platform: Pick<Platform, "db" | "mailer" | "config" | "clock">,
 ) {
-  events.consume("mail.idle-alert", ["idle_period.detected"], async (event) => {
-    const { idlePeriodId } = (event as DomainEvent<"idle_period.detected">).payload;
+  events.consume("mail.idle-alert", ["idle.detected"], async (event) => {
+    const { idlePeriodId } = (event as DomainEvent<"idle.detected">).payload;
     const f = await alertMailFacts(platform.db, idlePeriodId);
     if (!f?.email_on || f.status !== "open" || f.end_at !== null) return;
     const start = new Date(f.start_at);

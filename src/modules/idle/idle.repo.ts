@@ -1,6 +1,7 @@
 import { and, desc, eq, gte, isNull, lt, or, type SQL, sql } from "drizzle-orm";
 import type { Db } from "../../db/client";
 import { type IdlePeriodStatus, idlePeriods, timeEntries } from "../../db/schema";
+import { MAX_DURATION_SECONDS } from "../activity/activity.routes";
 import { changedOneRow, type Item } from "../time/time.db";
 
 export type IdlePeriodRow = typeof idlePeriods.$inferSelect;
@@ -68,27 +69,35 @@ export interface OngoingPeriod {
 
 /**
  * Idle periods still in progress (the partial unique index holds exactly those; CROSS JOIN keeps
- * them the outer loop whatever the statistics say), with what decides
- * whether they ended: the first input since they started (read from the heartbeats only when the
- * member's presence shows input after the start), and the entry's end.
+ * them the outer loop whatever the statistics say), with what decides whether they ended: the first
+ * input since they started (read from the heartbeats only when the member's presence shows input
+ * after the start; a heartbeat uploaded late that began before the start but ran past it counts from
+ * the start), and the entry's end. `id`: only that period.
  */
-export function ongoingPeriodsSql(): SQL {
+export function ongoingPeriodsSql(id?: string): SQL {
   return sql`SELECT ip.id, ip.org_id, ip.member_id, ip.entry_id, ip.start_at, ip.status,
       ${alertSeconds(sql`ip.org_id`)} AS alert_seconds,
       te.end_at AS entry_end, te.deleted_at IS NOT NULL AS entry_deleted,
       CASE WHEN p.last_input_at > ip.start_at THEN (
-        SELECT MIN(h.time) FROM heartbeats h
-        WHERE h.member_id = ip.member_id AND h.time >= ip.start_at AND ${SHOWS_INPUT}
+        SELECT MIN(MAX(h.time, ip.start_at)) FROM heartbeats h
+        WHERE h.member_id = ip.member_id AND h.time > ip.start_at - ${MAX_DURATION_SECONDS * 1000}
+          AND h.time + h.duration_ms > ip.start_at AND ${SHOWS_INPUT}
       ) END AS first_input
     FROM idle_periods ip
       CROSS JOIN time_entries te ON te.id = ip.entry_id
       LEFT JOIN member_presence p ON p.member_id = ip.member_id
-    WHERE ip.end_at IS NULL
+    WHERE ip.end_at IS NULL ${id === undefined ? sql`` : sql`AND ip.id = ${id}`}
     LIMIT 1000`;
 }
 
 export function findOngoingPeriods(db: Db): Promise<OngoingPeriod[]> {
   return db.all<OngoingPeriod>(ongoingPeriodsSql());
+}
+
+/** One period if it is still in progress, with the facts of `findOngoingPeriods`. */
+export async function findOngoingPeriod(db: Db, id: string): Promise<OngoingPeriod | null> {
+  const [row] = await db.all<OngoingPeriod>(ongoingPeriodsSql(id));
+  return row ?? null;
 }
 
 /** Ends a period still in progress; the guard aborts the batch when it no longer is. */

@@ -76,7 +76,7 @@ export const listIdlePeriodsRoute = createRoute({
   path: "/api/v1/idle-periods",
   tags,
   summary: "List idle periods",
-  description: `Stretches without input while a timer ran, at least the organization's \`idleAlertSeconds\` long (default 30 minutes), found within a minute by the \`idle.detect\` job, which raises the idle alert (\`idle_period.detected\`; an email when \`idleAlertEmail\` is on). Newest first; periods of deleted entries never appear. ${WHO}`,
+  description: `Stretches without input while a timer ran, at least the organization's \`idleAlertSeconds\` long (default 30 minutes), found within a minute by the \`idle.detect\` job, which raises the idle alert (\`idle.detected\`; an email when \`idleAlertEmail\` is on). Newest first; periods of deleted entries never appear. ${WHO}`,
   security,
   middleware: [requireOwnTimer("time:read")],
   request: { query: ListIdlePeriodsQuery },
@@ -111,7 +111,7 @@ export const resolveIdlePeriodRoute = createRoute({
   tags,
   summary: "Keep, discard or split idle time",
   description:
-    "On the period's entry, in one atomic change: `keep` leaves it as it is; `discard` ends the entry where the idle time began and puts the time after it (still running, for a running timer) in a new entry with the same project, description, tags and billability — for a member still idle it just stops the timer there; `split` does the same and puts the idle time itself in an entry of its own between the two, flagged `idle_time` (409 `IDLE_PERIOD_ONGOING` while the member is still idle). An entry left with no time is deleted. Your own periods, or anyone's with `time:manage` (else 404); the member's desktop agent may resolve its member's. 409 `IDLE_PERIOD_RESOLVED` once resolved, `IDLE_PERIOD_NOT_IN_ENTRY` when the entry was edited so it no longer covers the idle time. Emits `idle_period.resolved` and the entries' events (`time_entry.updated`/`created`/`deleted`, `timer.stopped`/`started`).",
+    "On the period's entry, in one atomic change: `keep` leaves it as it is; `discard` ends the entry where the idle time began and puts the time after it (still running, for a running timer) in a new entry with the same project, description, tags and billability — for a member still idle it just stops the timer there; `split` does the same and puts the idle time itself in an entry of its own between the two, flagged `idle_time` (409 `IDLE_PERIOD_ONGOING` while the member is still idle). An entry left with no time is deleted. Your own periods, or anyone's with `time:manage` (else 404); the member's desktop agent may resolve its member's. 409 `IDLE_PERIOD_RESOLVED` once resolved, `IDLE_PERIOD_NOT_IN_ENTRY` when the entry was edited so it no longer covers the idle time. Emits `idle.resolved` and the entries' events (`time_entry.updated`/`created`/`deleted`, `timer.stopped`/`started`).",
   security,
   middleware: [requireOwnTimer("time:write")],
   request: { params: PeriodId, body: jsonBody(ResolveIdlePeriodBody, { action: "discard" }) },

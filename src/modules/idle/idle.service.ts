@@ -3,7 +3,7 @@ import type { IdlePeriodStatus } from "../../db/schema";
 import type { DomainEvent } from "../../events/types";
 import { AppError } from "../../lib/errors";
 import { newId } from "../../lib/ids";
-import { decodeCursor, pageOf } from "../../lib/pagination";
+import { CursorInstant, decodeCursor, pageOf } from "../../lib/pagination";
 import { memberExists } from "../orgs/orgs.repo";
 import { type Item, isGuardFailure } from "../time/time.db";
 import * as entries from "../time/time.repo";
@@ -17,10 +17,15 @@ import {
   type TimeDeps,
 } from "../time/time.service";
 import "./idle.events";
+import { periodOutcome } from "./idle.jobs";
 import * as repo from "./idle.repo";
 
 export const IDLE_ACTIONS = ["keep", "discard", "split"] as const;
 export type IdleAction = (typeof IDLE_ACTIONS)[number];
+const STATUS_OF = { keep: "kept", discard: "discarded", split: "split" } as const satisfies Record<
+  IdleAction,
+  IdlePeriodStatus
+>;
 /** Flag of the entry a split makes of the idle time. */
 export const IDLE_TIME_FLAG = "idle_time";
 
@@ -73,7 +78,7 @@ export async function getPeriod(deps: TimeDeps, actor: Actor, id: string): Promi
   return periodView(await visiblePeriod(deps, actor, id, false), deps.clock.now());
 }
 
-const PeriodCursor = z.object({ s: z.number().int(), i: z.string().max(64) });
+const PeriodCursor = z.object({ s: CursorInstant, i: z.string().max(64) });
 
 export interface PeriodQuery {
   limit: number;
@@ -189,18 +194,34 @@ export async function resolvePeriod(
     let endAt = period.endAt;
     let newEntryId: string | null = null;
 
+    // Not ended yet as stored: the facts may already end it (the member is back, the timer stopped)
+    // before the job's next run records that; resolve on what they say.
+    let idleEnd = period.endAt;
+    if (period.endAt === null) {
+      const ongoing = await repo.findOngoingPeriod(deps.db, period.id);
+      if (!ongoing) continue; // ended or withdrawn meanwhile: re-read
+      const outcome = periodOutcome(ongoing, now.getTime());
+      if (outcome === "withdrawn")
+        throw new AppError(
+          409,
+          "IDLE_PERIOD_WITHDRAWN",
+          "Heartbeats received since show input in this stretch: it is shorter than the idle-alert threshold",
+        );
+      if (outcome !== "ongoing") idleEnd = endAt = new Date(outcome.end);
+    }
+
     if (action !== "keep") {
-      if (action === "split" && period.endAt === null)
+      if (action === "split" && idleEnd === null)
         throw new AppError(
           409,
           "IDLE_PERIOD_ONGOING",
           "The member is still idle; split the idle time once it has ended",
         );
       // A member still idle: what is discarded ends now, and the timer stops where the idle time began.
-      if (period.endAt === null) endAt = now;
+      if (idleEnd === null) endAt = now;
       const pieces = piecesAfter(
         { start: entry.startAt.getTime(), end: entry.endAt?.getTime() ?? null },
-        { start: period.startAt.getTime(), end: period.endAt?.getTime() ?? null },
+        { start: period.startAt.getTime(), end: idleEnd?.getTime() ?? null },
         action,
       );
       if (!pieces)
@@ -217,20 +238,19 @@ export async function resolvePeriod(
       const idleAt = pieces.findIndex((p) => p.idle);
       newEntryId = action === "split" ? (plan.rows[idleAt]?.id ?? null) : (plan.createdIds[0] ?? null);
     }
-    items.push(
-      ...repo.resolvePeriodItems(deps.db, period, {
-        status: action === "keep" ? "kept" : action === "discard" ? "discarded" : "split",
-        endAt,
-        resolvedAt: now,
-        resolvedBy: actor.userId,
-        newEntryId,
-      }),
-    );
+    const resolution = {
+      status: STATUS_OF[action],
+      endAt,
+      resolvedAt: now,
+      resolvedBy: actor.userId,
+      newEntryId,
+    };
+    items.push(...repo.resolvePeriodItems(deps.db, period, resolution));
     const createdEntryIds = resultRows.slice(1).map((r) => r.id);
     events.push(
       event(
         deps,
-        "idle_period.resolved",
+        "idle.resolved",
         {
           idlePeriodId: period.id,
           memberId: period.memberId,
@@ -249,9 +269,8 @@ export async function resolvePeriod(
       if (isGuardFailure(err)) continue; // the entry or the period changed meanwhile: re-read
       throw err;
     }
-    const resolved = await repo.findPeriod(deps.db, actor.orgId, period.id);
     return {
-      idlePeriod: periodView(resolved ?? period, now),
+      idlePeriod: periodView({ ...period, ...resolution, updatedAt: now }, now),
       entries: resultRows.filter((r) => r.deletedAt === null).map((r) => entryView(r, tagIds, now)),
     };
   }
@@ -298,11 +317,15 @@ function applyPieces(
     rows.push(gone);
     return { items, events, rows, createdIds };
   }
+  // The idle piece is flagged `idle_time`; the entry's own flag (`stale_timer`, `max_duration`: about
+  // how it ended) goes with the last piece, which keeps that end.
+  const flagOf = (i: number) =>
+    pieces[i]?.idle ? IDLE_TIME_FLAG : i === pieces.length - 1 ? entry.flag : null;
   const kept: entries.EntryRow = {
     ...entry,
     startAt: new Date(first.start),
     endAt: first.end === null ? null : new Date(first.end),
-    flag: first.idle ? IDLE_TIME_FLAG : entry.flag,
+    flag: flagOf(0),
     updatedAt,
   };
   items.push(
@@ -346,13 +369,13 @@ function applyPieces(
       actor,
     ),
   );
-  for (const p of rest) {
+  for (const [i, p] of rest.entries()) {
     const row: entries.EntryRow = {
       ...entry,
       id: newId("timeEntry", now),
       startAt: new Date(p.start),
       endAt: p.end === null ? null : new Date(p.end),
-      flag: p.idle ? IDLE_TIME_FLAG : null,
+      flag: flagOf(i + 1),
       createdBy: actor.userId,
       createdAt: now,
       updatedAt: now,

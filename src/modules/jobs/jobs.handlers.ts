@@ -3,7 +3,7 @@ import { requirePrincipal } from "../../http/middleware/auth";
 import type { Router } from "../../http/openapi";
 import type { JobRun } from "../../jobs/runner";
 import { AppError } from "../../lib/errors";
-import { decodeCursor, nextLink, pageOf } from "../../lib/pagination";
+import { CursorInstant, decodeCursor, nextLink, pageOf } from "../../lib/pagination";
 import { listJobsRoute, listRunsRoute, runJobRoute } from "./jobs.routes";
 
 export function serializeRun(r: JobRun) {
@@ -22,7 +22,7 @@ export function serializeRun(r: JobRun) {
   };
 }
 
-const RunCursor = z.object({ s: z.number().int(), i: z.string().max(64) });
+const RunCursor = z.object({ s: CursorInstant, i: z.string().max(64) });
 
 export function registerJobs(app: Router): void {
   app.use("/api/v1/admin/*", requirePrincipal("operator"));

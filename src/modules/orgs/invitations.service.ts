@@ -6,7 +6,7 @@ import type { EventBus } from "../../events/bus";
 import { randomToken, sha256Hex } from "../../lib/crypto";
 import { AppError } from "../../lib/errors";
 import { newId } from "../../lib/ids";
-import { decodeCursor, pageOf } from "../../lib/pagination";
+import { CursorInstant, decodeCursor, pageOf } from "../../lib/pagination";
 import type { Clock } from "../../ports/clock";
 import type { Mailer } from "../../ports/mail";
 import type { Logger } from "../../ports/platform";
@@ -114,7 +114,7 @@ export async function createInvitation(
   return presentInvitation(row, now);
 }
 
-const InvitationCursor = z.object({ t: z.number().int(), i: z.string().max(64) });
+const InvitationCursor = z.object({ t: CursorInstant, i: z.string().max(64) });
 
 export async function listInvitations(
   db: Db,

@@ -4,7 +4,7 @@ import type { Role } from "../../db/schema";
 import type { EventBus } from "../../events/bus";
 import { AppError } from "../../lib/errors";
 import { newId } from "../../lib/ids";
-import { decodeCursor, pageOf } from "../../lib/pagination";
+import { CursorInstant, decodeCursor, pageOf } from "../../lib/pagination";
 import type { Clock } from "../../ports/clock";
 import type { AuditService } from "../audit/audit.service";
 import "./orgs.events";
@@ -69,7 +69,7 @@ export async function renameOrganization(deps: OrgDeps, orgId: string, name: str
   return org;
 }
 
-const MemberCursor = z.object({ t: z.number().int(), i: z.string().max(64) });
+const MemberCursor = z.object({ t: CursorInstant, i: z.string().max(64) });
 
 export async function listMembers(
   db: Db,

@@ -1,7 +1,7 @@
 import { z } from "@hono/zod-openapi";
 import type { Db } from "../../db/client";
 import { AppError, type FieldError } from "../../lib/errors";
-import { decodeCursor, pageOf } from "../../lib/pagination";
+import { CursorInstant, decodeCursor, pageOf } from "../../lib/pagination";
 import { addDays, dateSpan, localDate, localDayRange, startOfWeek, type WeekStart } from "../../lib/time";
 import type { Clock } from "../../ports/clock";
 import { MAX_ENTRY_MS } from "../time/time.service";
@@ -316,7 +316,7 @@ export interface DetailedQuery extends CommonQuery {
   cursor?: string;
 }
 
-const DetailCursor = z.object({ s: z.number().int(), i: z.string().max(64) });
+const DetailCursor = z.object({ s: CursorInstant, i: z.string().max(64) });
 
 /** The entries behind a report, whole, by start time; `roundedSeconds` rounds each entry. */
 export async function detailed(deps: ReportDeps, v: Viewer, q: DetailedQuery) {

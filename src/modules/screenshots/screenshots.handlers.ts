@@ -2,7 +2,7 @@ import { z } from "@hono/zod-openapi";
 import type { Context } from "hono";
 import type { AppEnv } from "../../http/context";
 import type { Router } from "../../http/openapi";
-import { decodeCursor, nextLink, pageOf } from "../../lib/pagination";
+import { CursorInstant, decodeCursor, nextLink, pageOf } from "../../lib/pagination";
 import { auditContext } from "../audit/audit.service";
 import { allows, orgMember } from "../tokens/tokens.guards";
 import { toScreenshotView } from "./screenshots.model";
@@ -16,7 +16,7 @@ import {
 } from "./screenshots.routes";
 import * as service from "./screenshots.service";
 
-const Cursor = z.object({ t: z.number().int(), i: z.string().max(64) });
+const Cursor = z.object({ t: CursorInstant, i: z.string().max(64) });
 
 function deps(c: Context<AppEnv>): service.ScreenshotDeps {
   const { db, clock, blobs, images, logger } = c.get("platform");

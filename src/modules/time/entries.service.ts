@@ -1,7 +1,7 @@
 import { z } from "@hono/zod-openapi";
 import { AppError, type FieldError } from "../../lib/errors";
 import { newId } from "../../lib/ids";
-import { decodeCursor, pageOf } from "../../lib/pagination";
+import { CursorInstant, decodeCursor, pageOf } from "../../lib/pagination";
 import { memberExists } from "../orgs/orgs.repo";
 import { readSettings } from "../tracking-settings/tracking-settings.service";
 import { type Item, isGuardFailure } from "./time.db";
@@ -140,7 +140,7 @@ export async function getEntry(deps: TimeDeps, actor: Actor, id: string): Promis
   return entryView(row, tags.get(row.id) ?? [], deps.clock.now());
 }
 
-const EntryCursor = z.object({ s: z.number().int(), i: z.string().max(64) });
+const EntryCursor = z.object({ s: CursorInstant, i: z.string().max(64) });
 
 export interface ListQuery {
   limit: number;

@@ -3,7 +3,7 @@ import type { Context } from "hono";
 import type { AppEnv } from "../../http/context";
 import type { Router } from "../../http/openapi";
 import { AppError } from "../../lib/errors";
-import { decodeCursor, nextLink, pageOf } from "../../lib/pagination";
+import { CursorInstant, decodeCursor, nextLink, pageOf } from "../../lib/pagination";
 import { auditContext } from "../audit/audit.service";
 import { allows, orgMember } from "./tokens.guards";
 import type { TokenListRow } from "./tokens.repo";
@@ -28,7 +28,7 @@ import {
   toTokenView,
 } from "./tokens.service";
 
-const TokenCursor = z.object({ c: z.number().int(), i: z.string().max(64) });
+const TokenCursor = z.object({ c: CursorInstant, i: z.string().max(64) });
 
 function cursorOf(cursor: string | undefined) {
   if (!cursor) return undefined;
