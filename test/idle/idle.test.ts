@@ -313,7 +313,23 @@ describe("idle alert email", () => {
     expect(await mailTo(t, bob.email, "idle_alert")).toEqual([]);
   });
 
-  test("none when the member is back (or resolved it) before the alert is delivered", async () => {
+  test("none when the member is back before the alert is delivered", async () => {
+    const ana = await tracker(t);
+    await setSettings(t, ana.orgId, { idleAlertEmail: true });
+    await idleMorning(ana, 40);
+    t.clock.set(at(40));
+    const relay = t.services.events.relay.bind(t.services.events);
+    t.services.events.relay = async () => ({ delivered: 0, failed: 0, dead: 0 });
+    expect(await runDetect()).toMatchObject({ detected: 1 });
+    t.clock.set(at(42));
+    await ingest(t, ana, [hb(at(41).getTime(), { duration: 60, keyboard: 2 })]);
+    expect(await runDetect()).toMatchObject({ ended: 1 });
+    t.services.events.relay = relay;
+    expect(await t.services.events.relay()).toMatchObject({ delivered: 1, failed: 0 }); // the alert's row, no mail
+    expect(await mailTo(t, ana.email, "idle_alert")).toEqual([]);
+  });
+
+  test("none when the member resolved it before the alert is delivered", async () => {
     const ana = await tracker(t);
     await setSettings(t, ana.orgId, { idleAlertEmail: true });
     await idleMorning(ana, 40);
@@ -502,9 +518,86 @@ describe("resolving idle time", () => {
     });
     const out = await ok(bob, "POST", `/api/v1/idle-periods/${id}/resolve`, { action: "discard" });
     expect(out.entries).toEqual([]);
+    expect(out.idlePeriod).toMatchObject({
+      id,
+      status: "discarded",
+      start: iso(290),
+      end: iso(350),
+      resolvedBy: bob.userId,
+    });
     expect((await entriesOf(bob.memberId))[0]?.deletedAt).not.toBeNull();
     // The period went with its entry.
     expect((await call(bob, "GET", `/api/v1/idle-periods/${id}`)).status).toBe(404);
+  });
+
+  test("resolving before the job has recorded the end: the member is back, so discard keeps the timer running from the first input", async () => {
+    const ana = await tracker(t);
+    const timer = await idleMorning(ana, 40);
+    t.clock.set(at(40));
+    await runDetect();
+    // Back at 09:50; no job run since, so the period is still stored as ongoing.
+    t.clock.set(at(55));
+    await ingest(t, ana, [hb(at(50).getTime(), { duration: 300, keyboard: 7 })]);
+    expect((await periods(ana.memberId))[0]?.endAt).toBeNull();
+    const [p] = await periods(ana.memberId);
+    const out = await ok(ana, "POST", `/api/v1/idle-periods/${p?.id}/resolve`, { action: "discard" });
+    expect(out.idlePeriod).toMatchObject({
+      status: "discarded",
+      start: iso(10),
+      end: iso(50),
+      ongoing: false,
+    });
+    const rows = await entriesOf(ana.memberId);
+    expect(rows.map((r) => [r.id === timer.id, r.startAt, r.endAt])).toEqual([
+      [true, at(0), at(10)],
+      [false, at(50), null],
+    ]);
+    expect(out.idlePeriod.newEntryId).toBe(rows[1]?.id as string);
+    // The job finds nothing left to end.
+    expect(await runDetect()).toEqual({ detected: 0, ended: 0, withdrawn: 0 });
+  });
+
+  test("a period kept while it ran is a record: late heartbeats never withdraw it, the job ends it", async () => {
+    const ana = await tracker(t);
+    await idleMorning(ana, 40);
+    t.clock.set(at(40));
+    await runDetect();
+    const [p] = await periods(ana.memberId);
+    await ok(ana, "POST", `/api/v1/idle-periods/${p?.id}/resolve`, { action: "keep" });
+    // The agent uploads input from 09:20 it had buffered: for an open period that would withdraw it.
+    t.clock.set(at(41));
+    await ingest(t, ana, [hb(at(20).getTime(), { duration: 60, keyboard: 3 })]);
+    expect(await runDetect()).toEqual({ detected: 0, ended: 1, withdrawn: 0 });
+    expect((await periods(ana.memberId)).map((x) => [x.id, x.status, x.startAt, x.endAt])).toEqual([
+      [p?.id as string, "kept", at(10), at(20)],
+    ]);
+  });
+
+  test("an open period that late heartbeats shrink below the threshold is refused for resolution (409 IDLE_PERIOD_WITHDRAWN), then withdrawn", async () => {
+    const ana = await tracker(t);
+    await idleMorning(ana, 40);
+    t.clock.set(at(40));
+    await runDetect();
+    const [p] = await periods(ana.memberId);
+    // A late heartbeat that began before the idle start (09:08) and ran to 09:14, with input.
+    await ingest(t, ana, [hb(at(8).getTime(), { duration: 360, mouse: 4 })]);
+    const r = await call(ana, "POST", `/api/v1/idle-periods/${p?.id}/resolve`, { action: "keep" });
+    expect([r.status, r.body.code]).toEqual([409, "IDLE_PERIOD_WITHDRAWN"]);
+    expect(await runDetect()).toMatchObject({ withdrawn: 1 });
+  });
+
+  test("the entry's own flag (stale_timer) stays with the piece that keeps its end", async () => {
+    const ana = await tracker(t);
+    const { timer, period } = await endedIdle(ana);
+    t.clock.set(at(70));
+    await ok(ana, "POST", "/api/v1/timer/stop");
+    await t.platform.db.update(timeEntries).set({ flag: "stale_timer" }).where(eq(timeEntries.id, timer.id));
+    await ok(ana, "POST", `/api/v1/idle-periods/${period.id}/resolve`, { action: "split" });
+    expect((await entriesOf(ana.memberId)).map((r) => [r.startAt, r.endAt, r.flag])).toEqual([
+      [at(0), at(10), null],
+      [at(10), at(50), "idle_time"],
+      [at(50), at(70), "stale_timer"],
+    ]);
   });
 
   test("resolved once: a second resolution (or two at once) gets 409 IDLE_PERIOD_RESOLVED and changes nothing", async () => {
@@ -542,6 +635,8 @@ describe("resolving idle time", () => {
     expect((await call(mia, "GET", `/api/v1/idle-periods?memberId=${ana.memberId}`)).status).toBe(403);
     expect((await call(mia, "GET", "/api/v1/idle-periods?all=true")).status).toBe(403);
     expect((await call(stranger, "GET", `/api/v1/idle-periods/${period.id}`)).status).toBe(404);
+    expect((await ok(stranger, "GET", "/api/v1/idle-periods?all=true")).data).toEqual([]);
+    expect((await call(stranger, "GET", `/api/v1/idle-periods?memberId=${ana.memberId}`)).status).toBe(404);
     expect((await ok(boss, "GET", `/api/v1/idle-periods?memberId=${ana.memberId}`)).data).toHaveLength(1);
     expect((await ok(boss, "GET", "/api/v1/idle-periods?all=true&status=open")).data).toHaveLength(1);
     expect((await ok(mia, "GET", "/api/v1/idle-periods")).data).toEqual([]);
