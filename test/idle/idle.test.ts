@@ -7,7 +7,7 @@ import { asc, eq } from "drizzle-orm";
 import { idlePeriods, outboxEvents, projects, tags, timeEntries, timeEntryTags } from "../../src/db/schema";
 import type { DomainEvent } from "../../src/events/types";
 import { newId } from "../../src/lib/ids";
-import { piecesAfter } from "../../src/modules/idle/idle.service";
+import { piecesAfter } from "../../src/modules/idle/idle.rewrite";
 import { mailTo } from "../account/support";
 import { hb, ingest, setSettings, type Tracker, tracker } from "../activity/support";
 import { createTestApp, type TestApp } from "../support/app";
