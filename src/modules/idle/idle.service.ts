@@ -3,7 +3,6 @@ import type { IdlePeriodStatus } from "../../db/schema";
 import type { DomainEvent } from "../../events/types";
 import { AppError } from "../../lib/errors";
 import { CursorInstant, decodeCursor, pageOf } from "../../lib/pagination";
-import { memberExists } from "../orgs/orgs.repo";
 import { type Item, isGuardFailure } from "../time/time.db";
 import * as entries from "../time/time.repo";
 import {
@@ -13,6 +12,7 @@ import {
   type EntryView,
   entryView,
   event,
+  listedMember,
   type TimeDeps,
 } from "../time/time.service";
 import "./idle.events";
@@ -90,18 +90,7 @@ export interface PeriodQuery {
 
 /** The caller's idle periods by default; `memberId` or `all=true` need `data:read_all` (403 otherwise). */
 export async function listPeriods(deps: TimeDeps, actor: Actor, q: PeriodQuery) {
-  let memberId: string | undefined = actor.memberId;
-  const denied = () =>
-    new AppError(403, "FORBIDDEN", "Reading other members' idle periods needs data:read_all");
-  if (q.all === "true") {
-    if (!actor.canReadAll) throw denied();
-    memberId = undefined;
-  } else if (q.memberId && q.memberId !== actor.memberId) {
-    if (!actor.canReadAll) throw denied();
-    if (!(await memberExists(deps.db, actor.orgId, q.memberId)))
-      throw new AppError(404, "MEMBER_NOT_FOUND", "No such member in this organization");
-    memberId = q.memberId;
-  }
+  const memberId = await listedMember(deps.db, actor, q, "idle periods");
   const after = q.cursor ? decodeCursor(q.cursor, PeriodCursor) : undefined;
   const rows = await repo.listPeriods(deps.db, actor.orgId, {
     memberId,

@@ -17,6 +17,7 @@ import {
   event,
   invalid,
   iso,
+  listedMember,
   MAX_ENTRY_MS,
   MAX_MANUAL_ENTRY_MS,
   overlapError,
@@ -156,17 +157,7 @@ export interface ListQuery {
 
 /** The caller's entries by default; `memberId` or `all=true` need `data:read_all` (403 otherwise). */
 export async function listEntries(deps: TimeDeps, actor: Actor, q: ListQuery) {
-  let memberId: string | undefined = actor.memberId;
-  const denied = () => new AppError(403, "FORBIDDEN", "Reading other members' entries needs data:read_all");
-  if (q.all === "true") {
-    if (!actor.canReadAll) throw denied();
-    memberId = undefined;
-  } else if (q.memberId && q.memberId !== actor.memberId) {
-    if (!actor.canReadAll) throw denied();
-    if (!(await memberExists(deps.db, actor.orgId, q.memberId)))
-      throw new AppError(404, "MEMBER_NOT_FOUND", "No such member in this organization");
-    memberId = q.memberId;
-  }
+  const memberId = await listedMember(deps.db, actor, q, "entries");
   const after = q.cursor ? decodeCursor(q.cursor, EntryCursor) : undefined;
   const rows = await repo.listEntries(deps.db, actor.orgId, {
     memberId,

@@ -4,7 +4,7 @@ import type { DomainEvent, EventType } from "../../events/types";
 import { AppError, type FieldError } from "../../lib/errors";
 import { newId } from "../../lib/ids";
 import type { Clock } from "../../ports/clock";
-import { findMembershipId } from "../orgs/orgs.repo";
+import { findMembershipId, memberExists } from "../orgs/orgs.repo";
 import { projectsByIds, tagsByIds } from "../projects/projects.repo";
 import { readSettings } from "../tracking-settings/tracking-settings.service";
 import { type Item, isGuardFailure, isUniqueViolation, runBatch } from "./time.db";
@@ -91,6 +91,29 @@ export async function resolveMember(db: Db, orgId: string, userId: string): Prom
   const id = await findMembershipId(db, orgId, userId);
   if (!id) throw new AppError(403, "FORBIDDEN", "You are not a member of this organization");
   return id;
+}
+
+/**
+ * Whose rows a listing reads: the caller's by default; another member's (`memberId`) or every
+ * member's (`all=true`, undefined here) need `data:read_all` (403 naming `what`), and a member not
+ * in the organization is 404.
+ */
+export async function listedMember(
+  db: Db,
+  actor: Actor,
+  q: { memberId?: string; all?: "true" | "false" },
+  what: string,
+): Promise<string | undefined> {
+  const denied = () => new AppError(403, "FORBIDDEN", `Reading other members' ${what} needs data:read_all`);
+  if (q.all === "true") {
+    if (!actor.canReadAll) throw denied();
+    return undefined;
+  }
+  if (!q.memberId || q.memberId === actor.memberId) return actor.memberId;
+  if (!actor.canReadAll) throw denied();
+  if (!(await memberExists(db, actor.orgId, q.memberId)))
+    throw new AppError(404, "MEMBER_NOT_FOUND", "No such member in this organization");
+  return q.memberId;
 }
 
 /**
