@@ -18,6 +18,7 @@ import { join } from "node:path";
 import Database from "libsql";
 import { installStatementCache } from "../src/adapters/db/statement-cache";
 import { type BulkInsert, valuesInsert } from "../src/modules/activity/bulk-insert";
+import { HEARTBEAT_COLUMNS } from "../src/modules/activity/ingest.writer";
 import { tempDir } from "../test/support/process";
 import { argNum, hasFlag, medians, report, round } from "./lib";
 
@@ -27,21 +28,6 @@ const WARM_GROUPS = 50;
 const MEMBERS = 64;
 const PER_MEMBER = 25;
 const STORED = (GROUPS - WARM_GROUPS) * MEMBERS * PER_MEMBER;
-const COLUMNS = [
-  "org_id",
-  "member_id",
-  "client_id",
-  "time",
-  "duration_ms",
-  "app",
-  "title",
-  "url",
-  "domain",
-  "idle",
-  "keyboard",
-  "mouse",
-  "received_at",
-];
 
 const TABLE = `CREATE TABLE heartbeats (id integer PRIMARY KEY, org_id text NOT NULL, member_id text NOT NULL,
   client_id text NOT NULL, time integer NOT NULL, duration_ms integer NOT NULL, app text NOT NULL, title text,
@@ -73,7 +59,11 @@ function measure(layout: Layout, ids: Ids): number {
     db.exec("PRAGMA journal_mode = WAL");
     db.exec("PRAGMA synchronous = NORMAL");
     for (const ddl of LAYOUTS[layout].ddl) db.exec(ddl);
-    const spec: BulkInsert = { table: "heartbeats", columns: COLUMNS, onConflict: LAYOUTS[layout].conflict };
+    const spec: BulkInsert = {
+      table: "heartbeats",
+      columns: HEARTBEAT_COLUMNS,
+      onConflict: LAYOUTS[layout].conflict,
+    };
     const members = Array.from({ length: MEMBERS }, (_, i) => `mem_${String(i).padStart(26, "0")}`);
     const counts = members.map(() => 0);
     const base = Date.UTC(2026, 2, 1);

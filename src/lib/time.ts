@@ -123,3 +123,13 @@ function mustParse(date: string) {
 }
 
 const pad = (n: number) => String(n).padStart(2, "0");
+
+/** "14:05 CET": the wall-clock time of `at` in time zone `tz` (UTC when `tz` is not one). */
+export function clockTime(at: Date, tz: string): string {
+  return new Intl.DateTimeFormat("en-GB", {
+    timeZone: isTimeZone(tz) ? tz : "UTC",
+    hour: "2-digit",
+    minute: "2-digit",
+    timeZoneName: "short",
+  }).format(at);
+}

@@ -35,23 +35,26 @@ const jcol = (i: number) => sql.raw(`json_extract(j.value, '$[${i}]')`);
 /** Below any stored key: "replace every piece of the member" as a key range. */
 const ALL_KEY = { time: Number.MIN_SAFE_INTEGER, clientId: "" };
 
+/** The heartbeat columns ingest writes, in the order its rows bind them (bench/heartbeat-key.ts uses them too). */
+export const HEARTBEAT_COLUMNS = [
+  "org_id",
+  "member_id",
+  "client_id",
+  "time",
+  "duration_ms",
+  "app",
+  "title",
+  "url",
+  "domain",
+  "idle",
+  "keyboard",
+  "mouse",
+  "received_at",
+];
+
 const HEARTBEAT_ROWS: BulkInsert = {
   table: "heartbeats",
-  columns: [
-    "org_id",
-    "member_id",
-    "client_id",
-    "time",
-    "duration_ms",
-    "app",
-    "title",
-    "url",
-    "domain",
-    "idle",
-    "keyboard",
-    "mouse",
-    "received_at",
-  ],
+  columns: HEARTBEAT_COLUMNS,
   onConflict: "ON CONFLICT (member_id, time, client_id) DO NOTHING",
   // Every heartbeat of every plan is new: a retried batch on the fast path (or one stored by
   // another writer meanwhile) aborts the batch instead of being counted as accepted.

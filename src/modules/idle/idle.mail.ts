@@ -1,25 +1,10 @@
 import type { EventBus } from "../../events/bus";
 import type { DomainEvent } from "../../events/types";
+import { clockTime } from "../../lib/time";
 import type { Platform } from "../../ports/platform";
 import { renderIdleAlert } from "../mail/templates";
 import "./idle.events";
 import { alertMailFacts } from "./idle.repo";
-
-/** "14:05 CET" in the member's time zone (UTC when it cannot be used). */
-export function clockTime(at: Date, timeZone: string): string {
-  const format = (tz: string) =>
-    new Intl.DateTimeFormat("en-GB", {
-      timeZone: tz,
-      hour: "2-digit",
-      minute: "2-digit",
-      timeZoneName: "short",
-    }).format(at);
-  try {
-    return format(timeZone);
-  } catch {
-    return format("UTC");
-  }
-}
 
 /**
  * The idle alert's email, a durable consumer of `idle.detected` (retried by the outbox relay).

@@ -67,6 +67,26 @@ export interface OngoingPeriod {
   first_input: number | null;
 }
 
+/** Where the facts end an idle period in progress: its first input since, or its entry's end. */
+function earliestEnd(p: OngoingPeriod): number | null {
+  const ends = [p.first_input, p.entry_end].filter((v): v is number => v !== null);
+  return ends.length ? Math.max(p.start_at, Math.min(...ends)) : null;
+}
+
+/**
+ * Where an idle period in progress stands: still going, ended at an instant, or withdrawn (its entry
+ * was deleted, or late heartbeats showed input that leaves less idle time than the alert threshold).
+ * A period already resolved (kept while it ran) is a record: never withdrawn, ended where the facts
+ * end it, or at `now` when its entry is gone.
+ */
+export function periodOutcome(p: OngoingPeriod, now: number): { end: number } | "ongoing" | "withdrawn" {
+  const end = earliestEnd(p);
+  if (p.status !== "open") return end !== null ? { end } : p.entry_deleted ? { end: now } : "ongoing";
+  if (p.entry_deleted) return "withdrawn";
+  if (end === null) return "ongoing";
+  return end - p.start_at < p.alert_seconds * 1000 ? "withdrawn" : { end };
+}
+
 /**
  * Idle periods still in progress (the partial unique index holds exactly those; CROSS JOIN keeps
  * them the outer loop whatever the statistics say), with what decides whether they ended: the first

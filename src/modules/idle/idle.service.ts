@@ -16,7 +16,6 @@ import {
   type TimeDeps,
 } from "../time/time.service";
 import "./idle.events";
-import { periodOutcome } from "./idle.jobs";
 import * as repo from "./idle.repo";
 import { applyPieces, piecesAfter } from "./idle.rewrite";
 
@@ -147,8 +146,7 @@ export async function resolvePeriod(
     const now = deps.clock.now();
     const items: Item[] = [];
     const events: DomainEvent[] = [];
-    const resultRows: entries.EntryRow[] = [entry];
-    let endAt = period.endAt;
+    let resultRows: entries.EntryRow[] = [entry];
     let newEntryId: string | null = null;
 
     // Not ended yet as stored: the facts may already end it (the member is back, the timer stopped)
@@ -157,15 +155,17 @@ export async function resolvePeriod(
     if (period.endAt === null) {
       const ongoing = await repo.findOngoingPeriod(deps.db, period.id);
       if (!ongoing) continue; // ended or withdrawn meanwhile: re-read
-      const outcome = periodOutcome(ongoing, now.getTime());
+      const outcome = repo.periodOutcome(ongoing, now.getTime());
       if (outcome === "withdrawn")
         throw new AppError(
           409,
           "IDLE_PERIOD_WITHDRAWN",
           "Heartbeats received since show input in this stretch: it is shorter than the idle-alert threshold",
         );
-      if (outcome !== "ongoing") idleEnd = endAt = new Date(outcome.end);
+      if (outcome !== "ongoing") idleEnd = new Date(outcome.end);
     }
+    // A member still idle: what a discard drops ends now, and the timer stops where the idle time began.
+    const endAt = idleEnd ?? (action === "discard" ? now : null);
 
     if (action !== "keep") {
       if (action === "split" && idleEnd === null)
@@ -174,8 +174,6 @@ export async function resolvePeriod(
           "IDLE_PERIOD_ONGOING",
           "The member is still idle; split the idle time once it has ended",
         );
-      // A member still idle: what is discarded ends now, and the timer stops where the idle time began.
-      if (idleEnd === null) endAt = now;
       const pieces = piecesAfter(
         { start: entry.startAt.getTime(), end: entry.endAt?.getTime() ?? null },
         { start: period.startAt.getTime(), end: idleEnd?.getTime() ?? null },
@@ -190,7 +188,7 @@ export async function resolvePeriod(
       const plan = applyPieces(deps, actor, entry, tagIds, pieces, now);
       items.push(...plan.items);
       events.push(...plan.events);
-      resultRows.splice(0, 1, ...plan.rows);
+      resultRows = plan.rows;
       // Split: the entry that holds the idle time; discard: the entry for the time after it.
       const idleAt = pieces.findIndex((p) => p.idle);
       newEntryId = action === "split" ? (plan.rows[idleAt]?.id ?? null) : (plan.createdIds[0] ?? null);
