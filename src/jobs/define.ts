@@ -8,6 +8,11 @@ export interface JobContext {
   scheduledFor: Date;
   trigger: "schedule" | "manual" | "cli";
   logger: Platform["logger"];
+  /**
+   * Start of this job's last successful run before this one (any trigger), null when there is none:
+   * for jobs that catch up on what happened since they last ran (downtime included).
+   */
+  lastSucceededAt(): Promise<Date | null>;
 }
 
 /** What a job reports about its work; stored as JSON on its run row. */

@@ -1,4 +1,4 @@
-import { and, desc, eq, lt, or } from "drizzle-orm";
+import { and, desc, eq, lt, ne, or } from "drizzle-orm";
 import type { Db } from "../db/client";
 import { jobRuns } from "../db/schema";
 import type { EventBus } from "../events/bus";
@@ -105,6 +105,7 @@ export class JobRunner {
           scheduledFor,
           trigger: opts.trigger,
           logger: log,
+          lastSucceededAt: () => this.#lastSucceededAt(id, runId),
         });
         result = out ? JSON.stringify(out) : null;
       } catch (err) {
@@ -124,6 +125,16 @@ export class JobRunner {
     } finally {
       await kv.deleteIfEquals(lockKey, owner).catch((err) => log.warn({ err }, "could not release job lock"));
     }
+  }
+
+  async #lastSucceededAt(jobId: string, exceptRunId: string): Promise<Date | null> {
+    const [run] = await this.platform.db
+      .select({ startedAt: jobRuns.startedAt })
+      .from(jobRuns)
+      .where(and(eq(jobRuns.jobId, jobId), eq(jobRuns.status, "succeeded"), ne(jobRuns.id, exceptRunId)))
+      .orderBy(desc(jobRuns.startedAt))
+      .limit(1);
+    return run?.startedAt ?? null;
   }
 
   async lastRuns(db: Db = this.platform.db): Promise<Record<string, JobRun | null>> {

@@ -119,10 +119,10 @@ describe("idle.detect: alerts", () => {
     const { seen, off } = capture("idle.detected");
     const timer = await idleMorning(ana, 39);
     t.clock.set(at(39).getTime() + 59_000); // 29:59 since the last input (09:10)
-    expect(await runDetect()).toEqual({ detected: 0, ended: 0, withdrawn: 0 });
+    expect(await runDetect()).toEqual({ detected: 0, ended: 0, withdrawn: 0, missed: 0 });
     t.clock.set(at(40)); // 30:00
-    expect(await runDetect()).toEqual({ detected: 1, ended: 0, withdrawn: 0 });
-    expect(await runDetect()).toEqual({ detected: 0, ended: 0, withdrawn: 0 }); // not twice
+    expect(await runDetect()).toEqual({ detected: 1, ended: 0, withdrawn: 0, missed: 0 });
+    expect(await runDetect()).toEqual({ detected: 0, ended: 0, withdrawn: 0, missed: 0 }); // not twice
     off();
 
     const [p] = await periods(ana.memberId);
@@ -197,11 +197,11 @@ describe("idle.detect: alerts", () => {
       hb(at(5).getTime(), { duration: 60, keyboard: 0, mouse: 0 }),
     ]);
     await ingest(t, bob, [hb(at(5).getTime(), { duration: 60, keyboard: null, mouse: null })]);
-    expect(await runDetect()).toEqual({ detected: 1, ended: 0, withdrawn: 0 }); // Ana: 11 min since 09:01
+    expect(await runDetect()).toEqual({ detected: 1, ended: 0, withdrawn: 0, missed: 0 }); // Ana: 11 min since 09:01
     expect((await periods(ana.memberId)).map((p) => p.startAt)).toEqual([at(1)]);
     expect(await periods(bob.memberId)).toEqual([]);
     t.clock.set(at(16));
-    expect(await runDetect()).toEqual({ detected: 1, ended: 0, withdrawn: 0 }); // Bob: 10 min since 09:06
+    expect(await runDetect()).toEqual({ detected: 1, ended: 0, withdrawn: 0, missed: 0 }); // Bob: 10 min since 09:06
     expect((await periods(bob.memberId)).map((p) => p.startAt)).toEqual([at(6)]);
   });
 
@@ -213,9 +213,9 @@ describe("idle.detect: alerts", () => {
     t.clock.set(at(5));
     await ok(ana, "POST", "/api/v1/timer/start", {}, 201); // started from the web at 09:05
     t.clock.set(at(34));
-    expect(await runDetect()).toEqual({ detected: 0, ended: 0, withdrawn: 0 });
+    expect(await runDetect()).toEqual({ detected: 0, ended: 0, withdrawn: 0, missed: 0 });
     t.clock.set(at(35));
-    expect(await runDetect()).toEqual({ detected: 1, ended: 0, withdrawn: 0 });
+    expect(await runDetect()).toEqual({ detected: 1, ended: 0, withdrawn: 0, missed: 0 });
     expect((await periods(ana.memberId)).map((p) => p.startAt)).toEqual([at(5)]);
     expect(await periods(webOnly.memberId)).toEqual([]);
   });
@@ -231,7 +231,7 @@ describe("idle.detect: alerts", () => {
       hb(at(47.5).getTime(), { duration: 150, mouse: 9 }),
       hb(at(45).getTime(), { duration: 150, idle: true }),
     ]);
-    expect(await runDetect()).toEqual({ detected: 0, ended: 1, withdrawn: 0 });
+    expect(await runDetect()).toEqual({ detected: 0, ended: 1, withdrawn: 0, missed: 0 });
     const [first] = await periods(ana.memberId);
     expect(first).toMatchObject({ startAt: at(10), endAt: at(47.5), status: "open" });
 
@@ -244,7 +244,7 @@ describe("idle.detect: alerts", () => {
     expect(await runDetect()).toMatchObject({ detected: 1 });
     t.clock.set(at(90));
     await ok(ana, "POST", "/api/v1/timer/stop");
-    expect(await runDetect()).toEqual({ detected: 0, ended: 1, withdrawn: 0 });
+    expect(await runDetect()).toEqual({ detected: 0, ended: 1, withdrawn: 0, missed: 0 });
     expect((await periods(ana.memberId)).map((p) => [p.startAt, p.endAt])).toEqual([
       [at(10), at(47.5)],
       [at(50), at(90)],
@@ -259,14 +259,14 @@ describe("idle.detect: alerts", () => {
     // … then it uploads what it buffered: input at 10:45, so only 14 minutes were idle: withdrawn.
     await ingest(t, ana, [hb(at(105).getTime(), { duration: 60, keyboard: 5 })]);
     t.clock.set(at(122));
-    expect(await runDetect()).toEqual({ detected: 0, ended: 0, withdrawn: 1 });
+    expect(await runDetect()).toEqual({ detected: 0, ended: 0, withdrawn: 1, missed: 0 });
     expect((await periods(ana.memberId)).map((p) => p.startAt)).toEqual([at(10), at(50)]);
     // Idle from 10:46: a new period; then the entry is deleted: withdrawn too.
     t.clock.set(at(136));
     expect(await runDetect()).toMatchObject({ detected: 1 });
     const running = await ok(ana, "GET", "/api/v1/timer");
     await ok(ana, "DELETE", `/api/v1/time-entries/${running.timer.id}`, undefined, 204);
-    expect(await runDetect()).toEqual({ detected: 0, ended: 0, withdrawn: 1 });
+    expect(await runDetect()).toEqual({ detected: 0, ended: 0, withdrawn: 1, missed: 0 });
     expect(await periods(ana.memberId)).toHaveLength(2);
     off();
     expect(seen.map((e) => e.payload)).toEqual([
@@ -281,6 +281,103 @@ describe("idle.detect: alerts", () => {
       expect.objectContaining({ startAt: iso(50), endAt: iso(90), withdrawn: false }),
       expect.objectContaining({ startAt: iso(91), endAt: null, withdrawn: true }),
       expect.objectContaining({ startAt: iso(106), endAt: null, withdrawn: true }),
+    ]);
+  });
+});
+
+describe("idle.detect: idle time that ended before a run saw it", () => {
+  test("back less than a minute past the threshold, between two runs: found ended, both events, no email, resolvable", async () => {
+    const ana = await tracker(t);
+    await setSettings(t, ana.orgId, { idleAlertEmail: true });
+    const timer = await idleMorning(ana, 40);
+    t.clock.set(at(39).getTime() + 59_000); // 29:59 idle: nothing yet
+    expect(await runDetect()).toEqual({ detected: 0, ended: 0, withdrawn: 0, missed: 0 });
+    // Back at 09:40:30 (30:30 idle); the next run, at 09:41, no longer sees anyone idle.
+    t.clock.set(at(41));
+    await ingest(t, ana, [hb(at(40.5).getTime(), { duration: 30, keyboard: 3 })]);
+    const { seen, off } = capture("idle.detected", "idle.ended");
+    expect(await runDetect()).toEqual({ detected: 0, ended: 0, withdrawn: 0, missed: 1 });
+    expect(await runDetect()).toEqual({ detected: 0, ended: 0, withdrawn: 0, missed: 0 }); // not twice
+    off();
+    const [p] = await periods(ana.memberId);
+    if (!p) throw new Error("no idle period");
+    expect(p).toMatchObject({
+      entryId: timer.id,
+      startAt: at(10),
+      endAt: at(40.5),
+      status: "open",
+      detectedAt: at(41),
+    });
+    const scope = { idlePeriodId: p.id, memberId: ana.memberId, entryId: timer.id, startAt: iso(10) };
+    expect(seen.map((e) => [e.type, e.orgId, e.actor, e.payload])).toEqual([
+      ["idle.detected", ana.orgId, "system", { ...scope, userId: ana.userId, idleSeconds: 30 * 60 + 30 }],
+      ["idle.ended", ana.orgId, "system", { ...scope, endAt: iso(40.5), withdrawn: false }],
+    ]);
+    // The alert's outbox row committed with the period; delivered, it sends nothing: she is back.
+    const outbox = await t.platform.db.select().from(outboxEvents);
+    expect(outbox.filter((r) => r.type.startsWith("idle.")).map((r) => r.type)).toEqual(["idle.detected"]);
+    expect(await mailTo(t, ana.email, "idle_alert")).toEqual([]); // she is back: no alert email
+    expect(await ok(ana, "GET", `/api/v1/idle-periods/${p.id}`)).toMatchObject({
+      start: iso(10),
+      end: iso(40.5),
+      ongoing: false,
+      durationSeconds: 30 * 60 + 30,
+      status: "open",
+    });
+    await ok(ana, "POST", `/api/v1/idle-periods/${p.id}/resolve`, { action: "discard" });
+    expect((await entriesOf(ana.memberId)).map((r) => [r.startAt, r.endAt])).toEqual([
+      [at(0), at(10)],
+      [at(40.5), null],
+    ]);
+  });
+
+  test("while the detector did not run: found from its previous run on; a stopped or later-started timer bounds it; short gaps are not idle", async () => {
+    const ana = await tracker(t);
+    const bob = await tracker(t, "member", { orgId: ana.orgId });
+    const cy = await tracker(t, "member", { orgId: ana.orgId });
+    expect(await runDetect()).toEqual({ detected: 0, ended: 0, withdrawn: 0, missed: 0 }); // 09:00, then down
+    // Ana: idle 09:10–10:00 in a running timer, then works. Bob: idle from 09:10, his timer stopped
+    // from his phone at 09:45, back at 10:00 (35 minutes of his entry). Cy: a 29-minute gap only.
+    const timer = await idleMorning(ana, 60);
+    t.clock.set(T0);
+    await idleMorning(bob, 60);
+    t.clock.set(at(45));
+    const bobs = await ok(bob, "POST", "/api/v1/timer/stop");
+    t.clock.set(T0);
+    await idleMorning(cy, 39);
+    t.clock.set(at(61));
+    await ingest(t, ana, [hb(at(60).getTime(), { duration: 60, keyboard: 4 })]);
+    await ingest(t, bob, [hb(at(60).getTime(), { duration: 60, mouse: 4 })]);
+    await ingest(t, cy, [hb(at(39).getTime(), { duration: 60, mouse: 4 })]);
+    for (const who of [ana, bob, cy]) {
+      for (let m = 61; m < 120; m += 1) {
+        t.clock.set(at(m + 1));
+        await ingest(t, who, [hb(at(m).getTime(), { duration: 60, keyboard: 1 })]);
+      }
+    }
+    t.clock.set(at(120)); // 11:00: the detector runs again; nobody is idle now
+    expect(await runDetect()).toEqual({ detected: 0, ended: 0, withdrawn: 0, missed: 2 });
+    expect(await periods(ana.memberId)).toEqual([
+      expect.objectContaining({ entryId: timer.id, startAt: at(10), endAt: at(60), status: "open" }),
+    ]);
+    expect(await periods(bob.memberId)).toEqual([
+      expect.objectContaining({ entryId: bobs.id, startAt: at(10), endAt: at(45), status: "open" }),
+    ]);
+    expect(await periods(cy.memberId)).toEqual([]);
+    t.clock.set(at(121));
+    expect(await runDetect()).toEqual({ detected: 0, ended: 0, withdrawn: 0, missed: 0 });
+    await ok(cy, "POST", "/api/v1/timer/stop");
+
+    // Ana, away since 11:00, starts a timer at 11:25 from her phone (her first one stops: 25 idle
+    // minutes in it, under the threshold) and is back at 12:10: idle in the new one from 11:25.
+    t.clock.set(at(145));
+    const later = await ok(ana, "POST", "/api/v1/timer/start", {}, 201);
+    t.clock.set(at(191));
+    await ingest(t, ana, [hb(at(190).getTime(), { duration: 60, keyboard: 1 })]);
+    expect(await runDetect()).toEqual({ detected: 0, ended: 0, withdrawn: 0, missed: 1 });
+    expect((await periods(ana.memberId)).map((p) => [p.entryId, p.startAt, p.endAt])).toEqual([
+      [timer.id, at(10), at(60)],
+      [later.id, at(145), at(190)],
     ]);
   });
 });
@@ -484,7 +581,7 @@ describe("resolving idle time", () => {
     ]);
     // No timer runs any more: nothing to detect, nothing to end.
     t.clock.set(at(90));
-    expect(await runDetect()).toEqual({ detected: 0, ended: 0, withdrawn: 0 });
+    expect(await runDetect()).toEqual({ detected: 0, ended: 0, withdrawn: 0, missed: 0 });
   });
 
   test("an entry that was all idle time is deleted by discard; an edited entry that no longer covers it: 409, keep still works", async () => {
@@ -555,7 +652,7 @@ describe("resolving idle time", () => {
     ]);
     expect(out.idlePeriod.newEntryId).toBe(rows[1]?.id as string);
     // The job finds nothing left to end.
-    expect(await runDetect()).toEqual({ detected: 0, ended: 0, withdrawn: 0 });
+    expect(await runDetect()).toEqual({ detected: 0, ended: 0, withdrawn: 0, missed: 0 });
   });
 
   test("a period kept while it ran is a record: late heartbeats never withdraw it, the job ends it", async () => {
@@ -568,7 +665,7 @@ describe("resolving idle time", () => {
     // The agent uploads input from 09:20 it had buffered: for an open period that would withdraw it.
     t.clock.set(at(41));
     await ingest(t, ana, [hb(at(20).getTime(), { duration: 60, keyboard: 3 })]);
-    expect(await runDetect()).toEqual({ detected: 0, ended: 1, withdrawn: 0 });
+    expect(await runDetect()).toEqual({ detected: 0, ended: 1, withdrawn: 0, missed: 0 });
     expect((await periods(ana.memberId)).map((x) => [x.id, x.status, x.startAt, x.endAt])).toEqual([
       [p?.id as string, "kept", at(10), at(20)],
     ]);
@@ -584,7 +681,7 @@ describe("resolving idle time", () => {
     await ingest(t, ana, [hb(at(8).getTime(), { duration: 360, mouse: 4 })]);
     const r = await call(ana, "POST", `/api/v1/idle-periods/${p?.id}/resolve`, { action: "keep" });
     expect([r.status, r.body.code]).toEqual([409, "IDLE_PERIOD_WITHDRAWN"]);
-    expect(await runDetect()).toMatchObject({ withdrawn: 1 });
+    expect(await runDetect()).toMatchObject({ withdrawn: 1, missed: 0 });
   });
 
   test("the entry's own flag (stale_timer) stays with the piece that keeps its end", async () => {

@@ -30,7 +30,12 @@ import { expirePresence, findStaleTimers } from "../../src/modules/activity/pres
 import { appUsage, timeline } from "../../src/modules/activity/usage.repo";
 import { listAuditRows } from "../../src/modules/audit/audit.repo";
 import { findSessionPrincipal, findTokenPrincipal } from "../../src/modules/auth/auth.repo";
-import { findIdleCandidates, findOngoingPeriods, listPeriods } from "../../src/modules/idle/idle.repo";
+import {
+  findIdleCandidates,
+  findMissedPeriods,
+  findOngoingPeriods,
+  listPeriods,
+} from "../../src/modules/idle/idle.repo";
 import { findMember } from "../../src/modules/members/members.repo";
 import { memberActivity, memberStats } from "../../src/modules/members/stats.repo";
 import { zoneBounds } from "../../src/modules/members/stats.service";
@@ -242,6 +247,10 @@ const HOT: [string, (db: Db) => Promise<unknown>][] = [
   ["stale-timer job: running timers of silent agents", (d) => findStaleTimers(d, NOW.getTime())],
   ["idle job: running timers of members without input", (d) => findIdleCandidates(d, NOW.getTime())],
   ["idle job: idle periods in progress, first input since", (d) => findOngoingPeriods(d)],
+  [
+    "idle job: idle time that ended since the previous run",
+    (d) => findMissedPeriods(d, NOW.getTime() - 11 * 60_000),
+  ],
   // idle time
   [
     "idle periods: a member's listing",

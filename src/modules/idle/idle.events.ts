@@ -3,7 +3,9 @@ declare module "../../events/types" {
   interface DomainEvents {
     /**
      * A member has shown no input for the organization's `idleAlertSeconds` while a timer runs
-     * (SPEC 3 "Idle detection"): the idle alert. Durable consumers: the alert email.
+     * (SPEC 3 "Idle detection"): the idle alert. Durable consumers: the alert email. Idle time found
+     * only after it ended (input came back before a detector run saw it) is raised with its
+     * `idle.ended` in the same commit; `idleSeconds` is then its whole length.
      */
     "idle.detected": {
       idlePeriodId: string;

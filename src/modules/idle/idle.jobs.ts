@@ -6,6 +6,7 @@ import "./idle.events";
 import {
   endPeriodItems,
   findIdleCandidates,
+  findMissedPeriods,
   findOngoingPeriods,
   insertPeriod,
   periodOutcome,
@@ -14,33 +15,49 @@ import {
 
 const iso = (ms: number) => new Date(ms).toISOString();
 
+/** How far back before its previous run the detector looks for missed idle time (heartbeats arrive late). */
+const LATE_MARGIN_MS = 10 * 60_000;
+/** Look-back of a first run, and the most a run catches up after downtime. */
+const FIRST_RUN_LOOKBACK_MS = 60 * 60_000;
+const MAX_CATCH_UP_MS = 24 * 60 * 60_000;
+
+/** Where the look for missed idle time starts: before the previous successful run, within bounds. */
+function missedSince(now: number, previous: Date | null): number {
+  const from = previous ? previous.getTime() - LATE_MARGIN_MS : now - FIRST_RUN_LOOKBACK_MS;
+  return Math.max(from, now - MAX_CATCH_UP_MS);
+}
+
 /**
  * Idle detection (SPEC 3): a member who has shown no input for the organization's
  * `idleAlertSeconds` (default 30 min) while a timer runs gets an idle period and an idle alert
  * (`idle.detected`: the email when the organization turned it on, webhooks and realtime
  * through the event); periods in progress end at the first input after them or at the timer's stop.
- * Each write commits with its event's outbox row; the unique indexes make a second detector a no-op.
+ * Idle time that ended before a run saw it in progress (input came back between two runs, or while
+ * the detector did not run) is found when input comes back and stored ended, with both events: it
+ * can be resolved like any other (`findMissedPeriods`; no email, the member is back).
+ * Each write commits with its events' outbox rows; the unique indexes make a second detector a no-op.
  */
 export const idleDetectJob = defineJob({
   id: "idle.detect",
   cron: "* * * * *",
   description: "Raise idle alerts for members idle longer than the idle-alert threshold while a timer runs.",
   timeoutMs: 5 * 60_000,
-  async run({ platform, events }) {
+  async run({ platform, events, lastSucceededAt }) {
     const { db, clock, logger } = platform;
     const now = clock.now();
     let ended = 0;
     let withdrawn = 0;
     let detected = 0;
-    const commit = async (items: Parameters<typeof runBatch>[1], event: DomainEvent) => {
+    let missed = 0;
+    const commit = async (items: Parameters<typeof runBatch>[1], ...raised: DomainEvent[]) => {
       try {
-        await runBatch(db, [...items, ...events.record(event)]);
+        await runBatch(db, [...items, ...raised.flatMap((e) => events.record(e))]);
       } catch (err) {
         // Changed meanwhile (resolved, ended, or found by another instance): nothing to do.
         if (isGuardFailure(err) || isUniqueViolation(err, "idle_periods.")) return false;
         throw err;
       }
-      events.publish(event);
+      for (const e of raised) events.publish(e);
       return true;
     };
 
@@ -64,6 +81,39 @@ export const idleDetectJob = defineJob({
         ? withdrawPeriodItems(db, p.id)
         : endPeriodItems(db, p.id, new Date(outcome.end), now);
       if (await commit(items, event)) gone ? withdrawn++ : ended++;
+    }
+
+    for (const m of await findMissedPeriods(db, missedSince(now.getTime(), await lastSucceededAt()))) {
+      const id = newId("idlePeriod", now);
+      const scope = { orgId: m.org_id, actor: "system" };
+      const span = {
+        idlePeriodId: id,
+        memberId: m.member_id,
+        entryId: m.entry_id,
+        startAt: iso(m.idle_start),
+      };
+      const idleSeconds = Math.floor((m.idle_end - m.idle_start) / 1000);
+      const row = {
+        id,
+        orgId: m.org_id,
+        memberId: m.member_id,
+        entryId: m.entry_id,
+        startAt: new Date(m.idle_start),
+        endAt: new Date(m.idle_end),
+        status: "open" as const,
+        detectedAt: now,
+        createdAt: now,
+        updatedAt: now,
+      };
+      const found = events.create("idle.detected", { ...span, userId: m.user_id, idleSeconds }, scope);
+      const ended = events.create("idle.ended", { ...span, endAt: iso(m.idle_end), withdrawn: false }, scope);
+      if (await commit([insertPeriod(db, row)], found, ended)) {
+        missed++;
+        logger.info(
+          { idlePeriodId: id, memberId: m.member_id, entryId: m.entry_id },
+          "missed idle period found",
+        );
+      }
     }
 
     for (const c of await findIdleCandidates(db, now.getTime())) {
@@ -97,7 +147,7 @@ export const idleDetectJob = defineJob({
         logger.info({ idlePeriodId: id, memberId: c.member_id, entryId: c.entry_id }, "idle period detected");
       }
     }
-    return { detected, ended, withdrawn };
+    return { detected, ended, withdrawn, missed };
   },
 });
 

@@ -11,10 +11,11 @@ const DEFAULT_ALERT_S = 1_800;
 const alertSeconds = (orgId: SQL) =>
   sql`COALESCE((SELECT s.idle_alert_seconds FROM org_settings s WHERE s.org_id = ${orgId}), ${DEFAULT_ALERT_S})`;
 
-/** A heartbeat that shows input, as ingest's `showsInput` decides it (ingest.repo.ts). */
-const SHOWS_INPUT = sql.raw(
-  "h.idle = 0 AND ((h.keyboard IS NULL AND h.mouse IS NULL) OR COALESCE(h.keyboard, 0) + COALESCE(h.mouse, 0) > 0)",
-);
+/** Heartbeat `a` shows input, as ingest's `showsInput` decides it (ingest.repo.ts). */
+const showsInput = (a: "h" | "l" | "e") =>
+  sql.raw(
+    `${a}.idle = 0 AND ((${a}.keyboard IS NULL AND ${a}.mouse IS NULL) OR COALESCE(${a}.keyboard, 0) + COALESCE(${a}.mouse, 0) > 0)`,
+  );
 
 export interface IdleCandidate {
   entry_id: string;
@@ -46,6 +47,70 @@ export function idleCandidatesSql(now: number): SQL {
 
 export function findIdleCandidates(db: Db, now: number): Promise<IdleCandidate[]> {
   return db.all<IdleCandidate>(idleCandidatesSql(now));
+}
+
+export interface MissedPeriod {
+  entry_id: string;
+  org_id: string;
+  member_id: string;
+  user_id: string;
+  idle_start: number;
+  idle_end: number;
+}
+
+/**
+ * Idle time the per-minute look at running timers cannot see: idle periods that ended before the
+ * detector saw them in progress (input came back between two runs, less than a minute past the
+ * threshold, or while the detector did not run at all). For each heartbeat with input since `since`
+ * whose previous input (a heartbeat with input before it: the member was seen working) ended at
+ * least the organization's `idleAlertSeconds` earlier, the entries that ran in that gap: the idle
+ * time is the part of the gap inside the entry (from the timer's start if later, to its stop if
+ * earlier), kept when it reaches the threshold and was not found already (same entry and start).
+ * Only members whose agent is online are read (presence rows updated and with input since `since`,
+ * on the online-presence index: a member who came back is online until 5 minutes of silence); each heartbeat's
+ * previous input is one backward seek on `(member_id, time)`, the exact end (a longer heartbeat that
+ * began earlier may end later) is read only for the gaps that pass, and the entries come from the
+ * running-timer and ended-entry indexes.
+ */
+export function missedPeriodsSql(since: number): SQL {
+  const previous = (col: string) =>
+    sql`(SELECT ${sql.raw(col)} FROM heartbeats l WHERE l.member_id = p.member_id AND l.time < h.time AND ${showsInput("l")}
+      ORDER BY l.time DESC LIMIT 1)`;
+  return sql`WITH back AS (
+      SELECT p.member_id, h.time AS back_at, ${alertSeconds(sql`p.org_id`)} * 1000 AS alert_ms,
+        ${previous("l.time")} AS last_start, ${previous("l.time + l.duration_ms")} AS last_end
+      FROM member_presence p
+        CROSS JOIN heartbeats h ON h.member_id = p.member_id AND h.time > ${since}
+      WHERE p.online = 1 AND p.updated_at > ${since} AND p.last_input_at > ${since} AND ${showsInput("h")}
+    ), gaps AS (
+      SELECT b.member_id, b.back_at, b.alert_ms, (SELECT MAX(e.time + e.duration_ms) FROM heartbeats e
+          WHERE e.member_id = b.member_id AND e.time >= b.last_start - ${MAX_DURATION_SECONDS * 1000}
+            AND e.time < b.back_at AND ${showsInput("e")}) AS prev_end
+      FROM back b
+      WHERE b.last_start IS NOT NULL AND b.back_at - b.last_end >= b.alert_ms
+    ), spans AS (
+      SELECT g.*, te.id AS entry_id, te.org_id, te.start_at, te.end_at
+      FROM gaps g CROSS JOIN time_entries te ON te.member_id = g.member_id
+      WHERE te.end_at IS NULL AND te.deleted_at IS NULL AND te.start_at < g.back_at
+      UNION ALL
+      SELECT g.*, te.id, te.org_id, te.start_at, te.end_at
+      FROM gaps g CROSS JOIN time_entries te ON te.member_id = g.member_id
+      WHERE te.deleted_at IS NULL AND te.end_at IS NOT NULL AND te.end_at > g.prev_end
+        AND te.start_at < g.back_at
+    ), found AS (
+      SELECT s.entry_id, s.org_id, s.member_id, s.alert_ms,
+        MAX(s.prev_end, s.start_at) AS idle_start, MIN(s.back_at, COALESCE(s.end_at, s.back_at)) AS idle_end
+      FROM spans s
+    )
+    SELECT f.entry_id, f.org_id, f.member_id, m.user_id, f.idle_start, f.idle_end
+    FROM found f CROSS JOIN memberships m ON m.id = f.member_id
+    WHERE f.idle_end - f.idle_start >= f.alert_ms
+      AND NOT EXISTS (SELECT 1 FROM idle_periods ip WHERE ip.entry_id = f.entry_id AND ip.start_at = f.idle_start)
+    LIMIT 500`;
+}
+
+export function findMissedPeriods(db: Db, since: number): Promise<MissedPeriod[]> {
+  return db.all<MissedPeriod>(missedPeriodsSql(since));
 }
 
 export function insertPeriod(db: Db, row: typeof idlePeriods.$inferInsert): Item {
@@ -101,7 +166,7 @@ export function ongoingPeriodsSql(id?: string): SQL {
       CASE WHEN p.last_input_at > ip.start_at THEN (
         SELECT MIN(MAX(h.time, ip.start_at)) FROM heartbeats h
         WHERE h.member_id = ip.member_id AND h.time > ip.start_at - ${MAX_DURATION_SECONDS * 1000}
-          AND h.time + h.duration_ms > ip.start_at AND ${SHOWS_INPUT}
+          AND h.time + h.duration_ms > ip.start_at AND ${showsInput("h")}
       ) END AS first_input
     FROM idle_periods ip
       CROSS JOIN time_entries te ON te.id = ip.entry_id
