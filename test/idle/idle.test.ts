@@ -382,6 +382,135 @@ describe("idle.detect: idle time that ended before a run saw it", () => {
   });
 });
 
+describe("idle.detect: missed idle time, what it must not find and how far it looks", () => {
+  test("a resolved period's rewritten entries and a manual entry logged afterwards give no new period", async () => {
+    const ana = await tracker(t);
+    const bob = await tracker(t, "member", { orgId: ana.orgId });
+    await idleMorning(ana, 40);
+    t.clock.set(at(40));
+    expect(await runDetect()).toMatchObject({ detected: 1 });
+    t.clock.set(at(51));
+    await ingest(t, ana, [hb(at(50).getTime(), { duration: 60, keyboard: 7 })]);
+    expect(await runDetect()).toEqual({ detected: 0, ended: 1, withdrawn: 0, missed: 0 });
+    const [p] = await periods(ana.memberId);
+    await ok(ana, "POST", `/api/v1/idle-periods/${p?.id}/resolve`, { action: "split" });
+    // Bob, no timer, away in a meeting 09:10–09:50, logs it by hand when he is back.
+    t.clock.set(at(10));
+    await ingest(t, bob, [hb(T0, { duration: 600, keyboard: 40 })]);
+    t.clock.set(at(51));
+    await ingest(t, bob, [hb(at(50).getTime(), { duration: 60, keyboard: 7 })]);
+    await ok(
+      bob,
+      "POST",
+      "/api/v1/time-entries",
+      { start: iso(10), end: iso(50), description: "Meeting" },
+      201,
+    );
+    t.clock.set(at(52));
+    expect(await runDetect()).toEqual({ detected: 0, ended: 0, withdrawn: 0, missed: 0 });
+    expect(await periods(ana.memberId)).toHaveLength(1);
+    expect(await periods(bob.memberId)).toEqual([]);
+  });
+
+  test("an agent clock ahead of the server: the period is not withdrawn at the return, one alert only", async () => {
+    const ana = await tracker(t);
+    const { seen, off } = capture("idle.detected", "idle.ended");
+    await ok(ana, "POST", "/api/v1/timer/start", {}, 201);
+    // At 09:10 (server) the agent reports input until 09:10:30 by its clock: presence counts 09:10.
+    t.clock.set(at(10));
+    await ingest(t, ana, [hb(at(9.5).getTime(), { duration: 60, keyboard: 4 })]);
+    for (let m = 10; m < 45; m += 5) {
+      t.clock.set(at(m + 5));
+      await ingest(t, ana, [hb(at(m + 0.5).getTime(), { duration: 300, idle: true })]);
+    }
+    t.clock.set(at(40));
+    expect(await runDetect()).toMatchObject({ detected: 1 });
+    t.clock.set(at(51));
+    await ingest(t, ana, [hb(at(50).getTime(), { duration: 60, keyboard: 7 })]);
+    expect(await runDetect()).toEqual({ detected: 0, ended: 1, withdrawn: 0, missed: 0 });
+    off();
+    expect((await periods(ana.memberId)).map((p) => [p.startAt, p.endAt])).toEqual([[at(10), at(50)]]);
+    expect(seen.map((e) => e.type)).toEqual(["idle.detected", "idle.ended"]);
+  });
+
+  test("the gap starts at the latest end of earlier input, deleted entries give none, late uploads within the margin count", async () => {
+    const ana = await tracker(t);
+    const bob = await tracker(t, "member", { orgId: ana.orgId });
+    expect(await runDetect()).toMatchObject({ missed: 0 }); // 09:00
+    await ok(ana, "POST", "/api/v1/timer/start", {}, 201);
+    const bobs = await ok(bob, "POST", "/api/v1/timer/start", {}, 201);
+    // Ana: a 15-minute heartbeat from 09:00 and a short one at 09:05: her input ends at 09:15.
+    t.clock.set(at(16));
+    await ingest(t, ana, [
+      hb(T0, { duration: 900, keyboard: 90 }),
+      hb(at(5).getTime(), { duration: 60, keyboard: 3 }),
+    ]);
+    await ingest(t, bob, [hb(at(14).getTime(), { duration: 60, keyboard: 3 })]);
+    expect(await runDetect()).toMatchObject({ missed: 0 }); // 09:16, then down until 09:55
+    // Both back at 09:50; Bob's entry is deleted meanwhile. Ana stops her timer from her phone at
+    // 09:52, so the run at 09:55 has no running timer to look at, and her agent uploads her return
+    // at 10:00 only: after that run, within its 10-minute margin.
+    t.clock.set(at(51));
+    await ingest(t, bob, [hb(at(50).getTime(), { duration: 60, keyboard: 3 })]);
+    await ok(bob, "DELETE", `/api/v1/time-entries/${bobs.id}`, undefined, 204);
+    t.clock.set(at(52));
+    const anas = await ok(ana, "POST", "/api/v1/timer/stop");
+    t.clock.set(at(55));
+    expect(await runDetect()).toEqual({ detected: 0, ended: 0, withdrawn: 0, missed: 0 });
+    t.clock.set(at(60));
+    await ingest(t, ana, [hb(at(50).getTime(), { duration: 60, keyboard: 3 })]);
+    t.clock.set(at(61));
+    expect(await runDetect()).toEqual({ detected: 0, ended: 0, withdrawn: 0, missed: 1 });
+    expect((await periods(ana.memberId)).map((p) => [p.entryId, p.startAt, p.endAt])).toEqual([
+      [anas.id, at(15), at(50)],
+    ]);
+    expect(await periods(bob.memberId)).toEqual([]);
+  });
+
+  test("entries edited to overlap: one idle period for one stretch of idle time, in that run and the next", async () => {
+    const ana = await tracker(t);
+    const first = await ok(ana, "POST", "/api/v1/timer/start", {}, 201);
+    t.clock.set(at(10));
+    await ingest(t, ana, [hb(T0, { duration: 600, keyboard: 40 })]);
+    // Away from 09:10. A script restarts her timer at 09:15 (the first stops there) …
+    t.clock.set(at(15));
+    await ok(ana, "POST", "/api/v1/timer/start", {}, 201);
+    // … back at 09:50, she edits the first entry to end at 09:45: both cover 09:15–09:45 (allowed).
+    t.clock.set(at(51));
+    await ingest(t, ana, [hb(at(50).getTime(), { duration: 60, keyboard: 3 })]);
+    await ok(ana, "PATCH", `/api/v1/time-entries/${first.id}`, { end: iso(45) });
+    expect(await runDetect()).toEqual({ detected: 0, ended: 0, withdrawn: 0, missed: 1 });
+    t.clock.set(at(52));
+    expect(await runDetect()).toEqual({ detected: 0, ended: 0, withdrawn: 0, missed: 0 });
+    expect((await periods(ana.memberId)).map((p) => [p.entryId, p.startAt, p.endAt])).toEqual([
+      [first.id, at(10), at(45)],
+    ]);
+  });
+
+  test("a catch-up that finds more than one query's worth stores them all", async () => {
+    const ana = await tracker(t);
+    const bob = await tracker(t, "member", { orgId: ana.orgId });
+    await setSettings(t, ana.orgId, { idleAlertSeconds: 60 });
+    await ok(ana, "POST", "/api/v1/timer/start", {}, 201);
+    await ok(bob, "POST", "/api/v1/timer/start", {}, 201);
+    expect(await runDetect()).toMatchObject({ missed: 0 }); // 09:00, then down for ten hours
+    // Input for a second every two minutes: 300 gaps of 1:59 each, for both.
+    t.clock.set(at(600).getTime() + 30_000);
+    for (const who of [ana, bob])
+      await ingest(
+        t,
+        who,
+        Array.from({ length: 301 }, (_, k) => hb(at(2 * k).getTime(), { duration: 1, keyboard: 1 })),
+      );
+    expect(await runDetect()).toEqual({ detected: 0, ended: 0, withdrawn: 0, missed: 600 });
+    expect(await periods(ana.memberId)).toHaveLength(300);
+    expect((await periods(bob.memberId)).at(-1)).toMatchObject({
+      startAt: new Date(at(598).getTime() + 1000),
+      endAt: at(600),
+    });
+  }, 60_000);
+});
+
 describe("idle alert email", () => {
   test("sent to the member when the organization turned idleAlertEmail on, with a link to the period", async () => {
     const ana = await tracker(t);

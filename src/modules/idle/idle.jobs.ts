@@ -9,6 +9,8 @@ import {
   findMissedPeriods,
   findOngoingPeriods,
   insertPeriod,
+  MISSED_LIMIT,
+  type MissedPeriod,
   periodOutcome,
   withdrawPeriodItems,
 } from "./idle.repo";
@@ -83,39 +85,6 @@ export const idleDetectJob = defineJob({
       if (await commit(items, event)) gone ? withdrawn++ : ended++;
     }
 
-    for (const m of await findMissedPeriods(db, missedSince(now.getTime(), await lastSucceededAt()))) {
-      const id = newId("idlePeriod", now);
-      const scope = { orgId: m.org_id, actor: "system" };
-      const span = {
-        idlePeriodId: id,
-        memberId: m.member_id,
-        entryId: m.entry_id,
-        startAt: iso(m.idle_start),
-      };
-      const idleSeconds = Math.floor((m.idle_end - m.idle_start) / 1000);
-      const row = {
-        id,
-        orgId: m.org_id,
-        memberId: m.member_id,
-        entryId: m.entry_id,
-        startAt: new Date(m.idle_start),
-        endAt: new Date(m.idle_end),
-        status: "open" as const,
-        detectedAt: now,
-        createdAt: now,
-        updatedAt: now,
-      };
-      const found = events.create("idle.detected", { ...span, userId: m.user_id, idleSeconds }, scope);
-      const ended = events.create("idle.ended", { ...span, endAt: iso(m.idle_end), withdrawn: false }, scope);
-      if (await commit([insertPeriod(db, row)], found, ended)) {
-        missed++;
-        logger.info(
-          { idlePeriodId: id, memberId: m.member_id, entryId: m.entry_id },
-          "missed idle period found",
-        );
-      }
-    }
-
     for (const c of await findIdleCandidates(db, now.getTime())) {
       const id = newId("idlePeriod", now);
       const event = events.create(
@@ -146,6 +115,58 @@ export const idleDetectJob = defineJob({
         detected++;
         logger.info({ idlePeriodId: id, memberId: c.member_id, entryId: c.entry_id }, "idle period detected");
       }
+    }
+    // Last, so a long catch-up never delays the alerts above. A full answer is asked again: what it
+    // stored is excluded by then (overlap), and the rest follows.
+    const since = missedSince(now.getTime(), await lastSucceededAt());
+    // One query's rows can overlap each other (entries edited to overlap, overlap policy `allow`):
+    // the query excludes periods stored before it, this the ones stored from its own rows.
+    const storedNow = new Map<string, [start: number, end: number][]>();
+    const overlapsStored = (m: MissedPeriod) =>
+      storedNow.get(m.member_id)?.some(([s, e]) => s < m.idle_end && e > m.idle_start) ?? false;
+    for (let more = true; more; ) {
+      const rows = await findMissedPeriods(db, since);
+      let stored = 0;
+      for (const m of rows) {
+        if (overlapsStored(m)) continue;
+        const id = newId("idlePeriod", now);
+        const scope = { orgId: m.org_id, actor: "system" };
+        const span = {
+          idlePeriodId: id,
+          memberId: m.member_id,
+          entryId: m.entry_id,
+          startAt: iso(m.idle_start),
+        };
+        const idleSeconds = Math.floor((m.idle_end - m.idle_start) / 1000);
+        const row = {
+          id,
+          orgId: m.org_id,
+          memberId: m.member_id,
+          entryId: m.entry_id,
+          startAt: new Date(m.idle_start),
+          endAt: new Date(m.idle_end),
+          status: "open" as const,
+          detectedAt: now,
+          createdAt: now,
+          updatedAt: now,
+        };
+        const raised = events.create("idle.detected", { ...span, userId: m.user_id, idleSeconds }, scope);
+        const ended = events.create(
+          "idle.ended",
+          { ...span, endAt: iso(m.idle_end), withdrawn: false },
+          scope,
+        );
+        if (await commit([insertPeriod(db, row)], raised, ended)) {
+          missed++;
+          stored++;
+          storedNow.set(m.member_id, [...(storedNow.get(m.member_id) ?? []), [m.idle_start, m.idle_end]]);
+          logger.info(
+            { idlePeriodId: id, memberId: m.member_id, entryId: m.entry_id },
+            "missed idle period found",
+          );
+        }
+      }
+      more = rows.length === MISSED_LIMIT && stored > 0;
     }
     return { detected, ended, withdrawn, missed };
   },

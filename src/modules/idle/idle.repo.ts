@@ -58,45 +58,55 @@ export interface MissedPeriod {
   idle_end: number;
 }
 
+/** Rows per query of the missed-idle look; the job asks again while a query comes back full. */
+export const MISSED_LIMIT = 500;
+
 /**
  * Idle time the per-minute look at running timers cannot see: idle periods that ended before the
  * detector saw them in progress (input came back between two runs, less than a minute past the
- * threshold, or while the detector did not run at all). For each heartbeat with input since `since`
- * whose previous input (a heartbeat with input before it: the member was seen working) ended at
- * least the organization's `idleAlertSeconds` earlier, the entries that ran in that gap: the idle
- * time is the part of the gap inside the entry (from the timer's start if later, to its stop if
- * earlier), kept when it reaches the threshold and was not found already (same entry and start).
- * Only members whose agent is online are read (presence rows updated and with input since `since`,
- * on the online-presence index: a member who came back is online until 5 minutes of silence); each heartbeat's
- * previous input is one backward seek on `(member_id, time)`, the exact end (a longer heartbeat that
- * began earlier may end later) is read only for the gaps that pass, and the entries come from the
- * running-timer and ended-entry indexes.
+ * threshold, or while the detector did not run at all). For each instant since `since` at which a
+ * member's agent showed input after a gap of at least the organization's `idleAlertSeconds` since
+ * its previous input (there must be one: the member was seen working), the timers that ran in that
+ * gap — entries started with the timer, before the input came back, so no entry written afterwards
+ * (a manual entry, a piece of a resolution) — give the idle time inside them (from the timer's start
+ * if later, to its stop if earlier), kept when it reaches the threshold and overlaps no idle period
+ * of the member already stored. Heartbeat ends count as presence counts them: capped at receipt.
+ *
+ * Cost: members whose agent is online (the online-presence index; a member who came back is online
+ * until 5 minutes of silence), their input heartbeats since `since`, one per instant, each with one
+ * backward seek on `(member_id, time)` to its previous input; only the gaps that pass read the hour
+ * before that input for its exact end (a longer heartbeat that began earlier may end later).
  */
 export function missedPeriodsSql(since: number): SQL {
-  const previous = (col: string) =>
-    sql`(SELECT ${sql.raw(col)} FROM heartbeats l WHERE l.member_id = p.member_id AND l.time < h.time AND ${showsInput("l")}
+  const end = (a: "l" | "e") => sql.raw(`MIN(${a}.time + ${a}.duration_ms, ${a}.received_at)`);
+  const previous = (col: SQL) =>
+    sql`(SELECT ${col} FROM heartbeats l WHERE l.member_id = r.member_id AND l.time < r.back_at AND ${showsInput("l")}
       ORDER BY l.time DESC LIMIT 1)`;
-  return sql`WITH back AS (
-      SELECT p.member_id, h.time AS back_at, ${alertSeconds(sql`p.org_id`)} * 1000 AS alert_ms,
-        ${previous("l.time")} AS last_start, ${previous("l.time + l.duration_ms")} AS last_end
-      FROM member_presence p
+  return sql`WITH returns AS (
+      SELECT DISTINCT p.member_id, p.org_id, h.time AS back_at
+      FROM member_presence p INDEXED BY member_presence_online_idx
         CROSS JOIN heartbeats h ON h.member_id = p.member_id AND h.time > ${since}
       WHERE p.online = 1 AND p.updated_at > ${since} AND p.last_input_at > ${since} AND ${showsInput("h")}
+    ), back AS (
+      SELECT r.member_id, r.back_at, ${alertSeconds(sql`r.org_id`)} * 1000 AS alert_ms,
+        ${previous(sql`l.time`)} AS last_start, ${previous(end("l"))} AS last_end
+      FROM returns r
     ), gaps AS (
-      SELECT b.member_id, b.back_at, b.alert_ms, (SELECT MAX(e.time + e.duration_ms) FROM heartbeats e
+      SELECT b.member_id, b.back_at, b.alert_ms, (SELECT MAX(${end("e")}) FROM heartbeats e
           WHERE e.member_id = b.member_id AND e.time >= b.last_start - ${MAX_DURATION_SECONDS * 1000}
-            AND e.time < b.back_at AND ${showsInput("e")}) AS prev_end
+            AND e.time <= b.last_start AND ${showsInput("e")}) AS prev_end
       FROM back b
       WHERE b.last_start IS NOT NULL AND b.back_at - b.last_end >= b.alert_ms
     ), spans AS (
       SELECT g.*, te.id AS entry_id, te.org_id, te.start_at, te.end_at
       FROM gaps g CROSS JOIN time_entries te ON te.member_id = g.member_id
       WHERE te.end_at IS NULL AND te.deleted_at IS NULL AND te.start_at < g.back_at
+        AND te.source = 'timer' AND te.created_at < g.back_at
       UNION ALL
       SELECT g.*, te.id, te.org_id, te.start_at, te.end_at
       FROM gaps g CROSS JOIN time_entries te ON te.member_id = g.member_id
       WHERE te.deleted_at IS NULL AND te.end_at IS NOT NULL AND te.end_at > g.prev_end
-        AND te.start_at < g.back_at
+        AND te.start_at < g.back_at AND te.source = 'timer' AND te.created_at < g.back_at
     ), found AS (
       SELECT s.entry_id, s.org_id, s.member_id, s.alert_ms,
         MAX(s.prev_end, s.start_at) AS idle_start, MIN(s.back_at, COALESCE(s.end_at, s.back_at)) AS idle_end
@@ -105,8 +115,10 @@ export function missedPeriodsSql(since: number): SQL {
     SELECT f.entry_id, f.org_id, f.member_id, m.user_id, f.idle_start, f.idle_end
     FROM found f CROSS JOIN memberships m ON m.id = f.member_id
     WHERE f.idle_end - f.idle_start >= f.alert_ms
-      AND NOT EXISTS (SELECT 1 FROM idle_periods ip WHERE ip.entry_id = f.entry_id AND ip.start_at = f.idle_start)
-    LIMIT 500`;
+      AND NOT EXISTS (SELECT 1 FROM idle_periods ip WHERE ip.member_id = f.member_id
+        AND ip.start_at < f.idle_end AND COALESCE(ip.end_at, f.idle_end) > f.idle_start)
+    ORDER BY f.idle_start
+    LIMIT ${MISSED_LIMIT}`;
 }
 
 export function findMissedPeriods(db: Db, since: number): Promise<MissedPeriod[]> {
@@ -157,7 +169,8 @@ export function periodOutcome(p: OngoingPeriod, now: number): { end: number } | 
  * them the outer loop whatever the statistics say), with what decides whether they ended: the first
  * input since they started (read from the heartbeats only when the member's presence shows input
  * after the start; a heartbeat uploaded late that began before the start but ran past it counts from
- * the start), and the entry's end. `id`: only that period.
+ * the start; ends capped at receipt as presence caps them, so the heartbeat whose capped end set the
+ * start — an agent clock ahead, a heartbeat sent before its end — does not end it), and the entry's end. `id`: only that period.
  */
 export function ongoingPeriodsSql(id?: string): SQL {
   return sql`SELECT ip.id, ip.org_id, ip.member_id, ip.entry_id, ip.start_at, ip.status,
@@ -166,7 +179,7 @@ export function ongoingPeriodsSql(id?: string): SQL {
       CASE WHEN p.last_input_at > ip.start_at THEN (
         SELECT MIN(MAX(h.time, ip.start_at)) FROM heartbeats h
         WHERE h.member_id = ip.member_id AND h.time > ip.start_at - ${MAX_DURATION_SECONDS * 1000}
-          AND h.time + h.duration_ms > ip.start_at AND ${showsInput("h")}
+          AND MIN(h.time + h.duration_ms, h.received_at) > ip.start_at AND ${showsInput("h")}
       ) END AS first_input
     FROM idle_periods ip
       CROSS JOIN time_entries te ON te.id = ip.entry_id
