@@ -1,4 +1,5 @@
 import { z } from "@hono/zod-openapi";
+import { parseLocalDate } from "../lib/time";
 
 /**
  * Input field types shared by every route (SPEC 1: strings trimmed, control characters refused).
@@ -10,6 +11,20 @@ const CONTROL = /\p{Cc}/u;
 export const MIN_INSTANT = Date.UTC(2000, 0, 1);
 const CONTROL_MESSAGE = "must not contain control characters";
 export const hasNoControlChars = (s: string): boolean => !CONTROL.test(s);
+
+/**
+ * A local calendar date `YYYY-MM-DD` (2026-02-30 refused) from 2000 to 2099: the days any report,
+ * timeline or usage query can ask about, and every day in that range has a next one to end it.
+ */
+export const LocalDateField = (description: string, example = "2026-03-02") =>
+  z
+    .string()
+    .regex(/^\d{4}-\d{2}-\d{2}$/, "must be a date YYYY-MM-DD")
+    .refine(
+      (d) => parseLocalDate(d) !== null && d >= "2000-01-01" && d < "2100-01-01",
+      "must be a calendar date from 2000-01-01 to 2099-12-31",
+    )
+    .openapi({ example, description, format: "date" });
 
 /** A trimmed, single-line, non-empty string of at most `max` characters (names, labels). */
 export const cleanText = (max: number) =>

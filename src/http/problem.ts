@@ -9,7 +9,9 @@ const REPRESENTATION_HEADERS = ["Content-Encoding", "Content-Length", "Content-D
 
 export function problemResponse(c: Context<AppEnv>, err: AppError): Response {
   const requestId = c.get("requestId") ?? "";
+  // Extra members first: they add to the problem, never replace its standard members (RFC 9457).
   const body: Record<string, unknown> = {
+    ...(err.extra ?? {}),
     type: problemType(err.code),
     title: defaultTitle(err.status),
     status: err.status,
@@ -18,7 +20,6 @@ export function problemResponse(c: Context<AppEnv>, err: AppError): Response {
     code: err.code,
     requestId,
     ...(err.fieldErrors ? { errors: err.fieldErrors } : {}),
-    ...(err.extra ?? {}),
   };
   const headers = new Headers({ "Content-Type": PROBLEM_JSON, "Cache-Control": "no-store" });
   for (const [k, v] of Object.entries(err.headers ?? {})) headers.set(k, v);

@@ -846,6 +846,8 @@ describe("resolving idle time", () => {
     ]);
     const again = await call(ana, "POST", `/api/v1/idle-periods/${period.id}/resolve`, { action: "keep" });
     expect([again.status, again.body.code]).toEqual([409, "IDLE_PERIOD_RESOLVED"]);
+    // The problem's own `status` stays the HTTP status (RFC 9457); the period's is `periodStatus`.
+    expect(again.body).toMatchObject({ status: 409, periodStatus: "discarded" });
     expect(await entriesOf(ana.memberId)).toEqual(rows);
   });
 

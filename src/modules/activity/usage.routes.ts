@@ -1,26 +1,20 @@
 import { createRoute, z } from "@hono/zod-openapi";
+import { LocalDateField } from "../../http/fields";
 import { apiProblemResponses, bearerSecurity, jsonContent } from "../../http/openapi";
-import { parseLocalDate } from "../../lib/time";
 import { requirePermission } from "../auth/auth.middleware";
 import { MemberIdParam, TimeZoneField } from "../members/members.routes";
 
 export const MAX_USAGE_DAYS = 31;
 
-const LocalDate = (description: string) =>
-  z
-    .string()
-    .refine((s) => parseLocalDate(s) !== null, "must be a calendar date YYYY-MM-DD")
-    .openapi({ example: "2026-03-02", description });
-
 export const AppUsageQuery = z.object({
-  date: LocalDate("One local day (default: today in `tz`)").optional(),
-  from: LocalDate("First local day of a range (with `to`)").optional(),
-  to: LocalDate(`Last local day of a range, inclusive (at most ${MAX_USAGE_DAYS} days)`).optional(),
+  date: LocalDateField("One local day (default: today in `tz`)").optional(),
+  from: LocalDateField("First local day of a range (with `to`)").optional(),
+  to: LocalDateField(`Last local day of a range, inclusive (at most ${MAX_USAGE_DAYS} days)`).optional(),
   tz: TimeZoneField.optional().openapi({ description: "IANA time zone of the days (default: the member's)" }),
 });
 
 export const TimelineQuery = z.object({
-  date: LocalDate("The local day (default: today in `tz`)").optional(),
+  date: LocalDateField("The local day (default: today in `tz`)").optional(),
   tz: TimeZoneField.optional().openapi({ description: "IANA time zone of the day (default: the member's)" }),
 });
 

@@ -137,7 +137,7 @@ export async function resolvePeriod(
         "IDLE_PERIOD_RESOLVED",
         `The idle period was already resolved (${period.status})`,
         {
-          extra: { status: period.status },
+          extra: { periodStatus: period.status },
         },
       );
     const entry = await entries.findEntry(deps.db, actor.orgId, period.entryId);

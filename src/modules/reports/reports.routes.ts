@@ -1,20 +1,11 @@
 import { createRoute, z } from "@hono/zod-openapi";
 import { WEEK_STARTS } from "../../db/schema";
+import { LocalDateField } from "../../http/fields";
 import { apiProblemResponses, bearerSecurity, jsonContent } from "../../http/openapi";
 import { PageQuery } from "../../lib/pagination";
-import { isTimeZone, parseLocalDate } from "../../lib/time";
+import { isTimeZone } from "../../lib/time";
 import { requirePermission } from "../auth/auth.middleware";
 import { DIMENSIONS, ROUNDING_MINUTES } from "./reports.service";
-
-const LocalDate = (example: string, description: string) =>
-  z
-    .string()
-    .regex(/^\d{4}-\d{2}-\d{2}$/, "must be a date YYYY-MM-DD")
-    .refine(
-      (d) => parseLocalDate(d) !== null && d >= "2000-01-01" && d < "2100-01-01",
-      "is not a calendar date",
-    )
-    .openapi({ example, description });
 
 const IdList = (example: string, description: string) =>
   z
@@ -56,13 +47,13 @@ const Common = z.object({
 });
 
 const Range = {
-  from: LocalDate(
-    "2026-03-23",
+  from: LocalDateField(
     "First local date (inclusive); default: the first day of the current week",
+    "2026-03-23",
   ).optional(),
-  to: LocalDate(
-    "2026-03-29",
+  to: LocalDateField(
     "Last local date (inclusive), at most 366 days from `from`; default: `from` + 6 days",
+    "2026-03-29",
   ).optional(),
 };
 
@@ -122,7 +113,7 @@ export const SummarySchema = z
   .openapi("SummaryReport");
 
 export const WeeklyQuerySchema = Common.extend({
-  week: LocalDate("2026-03-25", "Any date of the week (default: today in `tz`)").optional(),
+  week: LocalDateField("Any date of the week (default: today in `tz`)", "2026-03-25").optional(),
 });
 
 export const WeeklySchema = z
