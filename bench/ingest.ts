@@ -13,6 +13,12 @@
  * extended as in real use). Persisted heartbeats/s counts the rows in `heartbeats` after the run
  * (not 2xx responses) over wrk's measured duration; p50/p99 are wrk's request latencies.
  *
+ * Paced: the same batches of 50, each agent sending its next one a random 0.5–1.5 × `--pace-ms`
+ * (default 100) after the answer to its previous one, as agents do (they post on their own timers, not
+ * back to back and not in step; a fixed pause kept the 64 agents in lockstep behind each group commit):
+ * at most 64 × 1000 / pace batches/s offered, about half of what the floor sustains on these machines,
+ * so p50/p99 show the latency of an ingest that is not queued behind 63 others, next to the saturated figures.
+ *
  * Floor: bench/floor-ingest.ts, a bare Bun.serve inserting the same rows with raw @libsql/client on a
  * file database with the server's pragmas and schema, same wrk load and bodies.
  *
@@ -20,7 +26,7 @@
  * RATE_LIMIT_ALLOWLIST (said in the output): the default 60 batches/min per agent would otherwise
  * answer 429 after a second.
  *
- * Usage: bun bench/ingest.ts [--seconds 10] [--runs 3] [--json]
+ * Usage: bun bench/ingest.ts [--seconds 10] [--runs 3] [--pace-ms 100] [--json]
  * Not part of `npm test`: `npm run bench:ingest`.
  */
 import { cpSync } from "node:fs";
@@ -45,6 +51,7 @@ import {
 
 const SECONDS = argNum("seconds", 10);
 const RUNS = argNum("runs", 3);
+const PACE_MS = argNum("pace-ms", 100);
 const JSON_OUT = hasFlag("json");
 const AGENTS = 64;
 const THREADS = 2;
@@ -108,7 +115,13 @@ async function prepareTemplate(): Promise<{ dir: string; tokens: string[] }> {
 }
 
 /** Lua: each thread takes every THREADS-th token and sends that agent's next `batch` heartbeats. */
-function ingestLua(tokens: string[], batch: number, baseSeconds: number, runId: string): string {
+function ingestLua(
+  tokens: string[],
+  batch: number,
+  baseSeconds: number,
+  runId: string,
+  paceMs: number,
+): string {
   return `${LUA_ISO}
 local tokens = { ${tokens.map((t) => `"${t}"`).join(", ")} }
 local batch = ${batch}
@@ -120,6 +133,7 @@ local apps = {
 }
 local mine, n, cur = {}, {}, 0
 function init(args)
+  math.randomseed(${SEED} + tid)
   for i = 1, #tokens do
     if (i - 1) % ${THREADS} == tid then
       mine[#mine + 1] = "Bearer " .. tokens[i]
@@ -142,6 +156,7 @@ function request()
     { ["Authorization"] = mine[cur], ["Content-Type"] = "application/json" },
     '{"heartbeats":[' .. table.concat(parts, ",") .. ']}')
 end
+${paceMs > 0 ? `function delay() return math.random(${Math.round(paceMs / 2)}, ${Math.round((paceMs * 3) / 2)}) end` : ""}
 `;
 }
 
@@ -169,9 +184,10 @@ async function measure(
   tokens: string[],
   batch: number,
   tag: string,
+  paceMs: number,
 ): Promise<Measured> {
   const now = Math.floor(Date.now() / 1000);
-  const lua = (base: number, id: string) => ingestLua(tokens, batch, base, id);
+  const lua = (base: number, id: string) => ingestLua(tokens, batch, base, id, paceMs);
   // Warm-up and measurement use separate time windows and client ids (each wrk run restarts the counters).
   await runWrk({
     url,
@@ -204,6 +220,7 @@ async function serverRun(
   tokens: string[],
   batch: number,
   tag: string,
+  paceMs = 0,
 ): Promise<Measured> {
   const dir = tempDir("tt-bench-ingest-run-");
   cpSync(templateDir, dir, { recursive: true });
@@ -215,18 +232,19 @@ async function serverRun(
       tokens,
       batch,
       tag,
+      paceMs,
     );
   } finally {
     await server.stop();
   }
 }
 
-async function floorRun(batch: number, tag: string): Promise<Measured> {
+async function floorRun(batch: number, tag: string, paceMs = 0): Promise<Measured> {
   const dbFile = join(tempDir("tt-bench-floor-"), "floor.db");
   const floor = await startFloor("floor-ingest.ts", { DB_PATH: dbFile, AGENTS: String(AGENTS) });
   try {
     const tokens = Array.from({ length: AGENTS }, (_, i) => `floor-agent-${i}`);
-    return await measure(`${floor.url}/api/v1/ingest/heartbeats`, dbFile, tokens, batch, tag);
+    return await measure(`${floor.url}/api/v1/ingest/heartbeats`, dbFile, tokens, batch, tag, paceMs);
   } finally {
     await floor.stop();
   }
@@ -247,6 +265,12 @@ interface RunResult extends Record<string, number> {
   batchNon2xx: number;
   floorSingleP99: number;
   floorBatchP99: number;
+  pacedHbPerSec: number;
+  pacedP50: number;
+  pacedP99: number;
+  pacedFloorP50: number;
+  pacedFloorP99: number;
+  pacedNon2xx: number;
 }
 
 const results: RunResult[] = [];
@@ -258,6 +282,8 @@ try {
     const sf = await floorRun(1, `fs${i}`);
     const b = await serverRun(dir, tokens, 50, `b${i}`);
     const bf = await floorRun(50, `fb${i}`);
+    const p = await serverRun(dir, tokens, 50, `p${i}`, PACE_MS);
+    const pf = await floorRun(50, `fp${i}`, PACE_MS);
     const r: RunResult = {
       singleHbPerSec: s.hbPerSec,
       singleP50: s.p50,
@@ -273,11 +299,18 @@ try {
       batchNon2xx: b.non2xx,
       floorSingleP99: sf.p99,
       floorBatchP99: bf.p99,
+      pacedHbPerSec: p.hbPerSec,
+      pacedP50: p.p50,
+      pacedP99: p.p99,
+      pacedFloorP50: pf.p50,
+      pacedFloorP99: pf.p99,
+      pacedNon2xx: p.non2xx,
     };
     results.push(r);
     log(
       `run ${i + 1}: batch 1: ${round(s.hbPerSec)} hb/s (floor ${round(sf.hbPerSec)}, ratio ${round(r.singleRatio, 3)}), p50 ${ms(s.p50)} p99 ${ms(s.p99)}, non-2xx ${s.non2xx}; ` +
-        `batch 50: ${round(b.hbPerSec)} hb/s (floor ${round(bf.hbPerSec)}, ratio ${round(r.batchRatio, 3)}), p50 ${ms(b.p50)} p99 ${ms(b.p99)}, non-2xx ${b.non2xx}`,
+        `batch 50: ${round(b.hbPerSec)} hb/s (floor ${round(bf.hbPerSec)}, ratio ${round(r.batchRatio, 3)}), p50 ${ms(b.p50)} p99 ${ms(b.p99)}, non-2xx ${b.non2xx}; ` +
+        `paced: ${round(p.hbPerSec)} hb/s, p50 ${ms(p.p50)} p99 ${ms(p.p99)} (floor ${ms(pf.p50)} / ${ms(pf.p99)}), non-2xx ${p.non2xx}`,
     );
   }
 } finally {
@@ -310,5 +343,12 @@ report({ seconds: SECONDS, runs: RUNS, agents: AGENTS, rateLimits: limits, media
     "batch of 50: p50 / p99",
     `${ms(med.batchP50)} / ${ms(med.batchP99)} (target p99 < 50 ms; floor p99 ${ms(med.floorBatchP99)})`,
   ],
-  ["non-2xx responses (batch 1 / 50)", `${med.singleNon2xx} / ${med.batchNon2xx}`],
+  [
+    `batch of 50, paced ${PACE_MS} ms: p50 / p99`,
+    `${ms(med.pacedP50)} / ${ms(med.pacedP99)} at ${round(med.pacedHbPerSec)} hb/s (floor ${ms(med.pacedFloorP50)} / ${ms(med.pacedFloorP99)}; each agent's next batch ${Math.round(PACE_MS / 2)}–${Math.round((PACE_MS * 3) / 2)} ms after the answer)`,
+  ],
+  [
+    "non-2xx responses (batch 1 / 50 / paced)",
+    `${med.singleNon2xx} / ${med.batchNon2xx} / ${med.pacedNon2xx}`,
+  ],
 ]);
