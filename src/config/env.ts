@@ -95,6 +95,16 @@ export const envSchema = z.object({
     .string()
     .regex(/^rediss?:\/\//, "must start with redis:// or rediss://")
     .optional(),
+  /** S3-compatible blob store (screenshots) instead of files under DATA_DIR: set the bucket and keys. */
+  S3_BUCKET: z.string().min(1).optional(),
+  S3_ENDPOINT: z.string().url().optional(),
+  S3_REGION: z.string().min(1).default("us-east-1"),
+  S3_ACCESS_KEY_ID: z.string().min(1).optional(),
+  S3_SECRET_ACCESS_KEY: z.string().min(1).optional(),
+  S3_PREFIX: z
+    .string()
+    .regex(/^(?:[A-Za-z0-9][A-Za-z0-9_.-]*\/)*$/, "empty, or path segments each ending in /")
+    .default(""),
   /**
    * How long the auth middleware may serve a session or token from memory (ms; 0 = read the database
    * on every request). Writes invalidate it at once on every instance; see principal-cache.ts.
@@ -253,6 +263,15 @@ export function parseConfig(raw: Record<string, string | undefined>): ConfigRepo
     version: VERSION,
   };
   if (!config.jwtSecret) errors.push({ variable: "JWT_SECRET", message: "is required" });
+  if (e.S3_BUCKET)
+    for (const variable of ["S3_ACCESS_KEY_ID", "S3_SECRET_ACCESS_KEY"] as const)
+      if (!e[variable]) errors.push({ variable, message: "is required with S3_BUCKET" });
+  if (!e.S3_BUCKET && e.DATABASE_URL && !/^(file:|:memory:)/.test(e.DATABASE_URL))
+    warnings.push({
+      variable: "S3_BUCKET",
+      message:
+        "unset with a database server: screenshots go to this instance's DATA_DIR, which other instances do not see",
+    });
   if (config.encryptionKeys.length === 0) errors.push({ variable: "ENCRYPTION_KEY", message: "is required" });
   return errors.length ? { errors, warnings } : { config, errors, warnings };
 }

@@ -5,6 +5,7 @@ import type { SpanExporter } from "@opentelemetry/sdk-trace-base";
 import type { DestinationStream } from "pino";
 import { FsBlobStore } from "../adapters/blob/fs";
 import { MemoryBlobStore } from "../adapters/blob/memory";
+import { S3BlobStore } from "../adapters/blob/s3";
 import { fileUrlPath, openLibsql } from "../adapters/db/libsql";
 import { xxh3Hex } from "../adapters/digest/xxh3";
 import { SharpImageProcessor } from "../adapters/images/sharp";
@@ -31,7 +32,7 @@ export interface BunPlatformOptions {
   spanExporter?: SpanExporter;
   /** Log destination (tests capture logs). */
   logDestination?: DestinationStream;
-  /** Blob store override; default: filesystem under DATA_DIR/blobs, memory for :memory: databases. */
+  /** Blob store override; default: S3 when S3_BUCKET is set, else DATA_DIR/blobs (memory for :memory:). */
   blobs?: BlobStore;
   /** Image processor override; null disables screenshot uploads (as on Workers). */
   images?: ImageProcessor | null;
@@ -43,6 +44,22 @@ export interface BunPlatformOptions {
 }
 
 /** Builds the platform for a Bun process: libSQL (file, memory or server), memory or Redis state. */
+/** S3 when S3_BUCKET is set; else files under DATA_DIR/blobs (memory for an in-memory database). */
+function blobStore(config: Config, dialect: Platform["dbDialect"]): BlobStore {
+  if (config.S3_BUCKET)
+    return new S3BlobStore({
+      bucket: config.S3_BUCKET,
+      endpoint: config.S3_ENDPOINT,
+      region: config.S3_REGION,
+      accessKeyId: config.S3_ACCESS_KEY_ID ?? "",
+      secretAccessKey: config.S3_SECRET_ACCESS_KEY ?? "",
+      prefix: config.S3_PREFIX,
+    });
+  return dialect === "libsql-memory"
+    ? new MemoryBlobStore()
+    : new FsBlobStore(join(config.DATA_DIR, "blobs"));
+}
+
 export async function createBunPlatform(config: Config, opts: BunPlatformOptions = {}): Promise<Platform> {
   const clock = opts.clock ?? systemClock;
   const instanceId =
@@ -114,9 +131,8 @@ export async function createBunPlatform(config: Config, opts: BunPlatformOptions
     pubsub = new MemoryPubSub();
   }
 
-  const blobs =
-    opts.blobs ??
-    (dialect === "libsql-memory" ? new MemoryBlobStore() : new FsBlobStore(join(config.DATA_DIR, "blobs")));
+  const blobs = opts.blobs ?? blobStore(config, dialect);
+  if (blobs instanceof S3BlobStore) healthChecks.push({ name: "blobs", check: () => blobs.ping() });
   const pending = new Set<Promise<unknown>>();
   const scalarPath = join(
     dirname(Bun.resolveSync("@scalar/api-reference", import.meta.dir)),

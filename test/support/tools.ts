@@ -70,3 +70,42 @@ export async function startSqld(): Promise<SqldServer> {
     },
   };
 }
+
+export interface S3Server {
+  endpoint: string;
+  bucket: string;
+  accessKeyId: string;
+  secretAccessKey: string;
+  stop(): Promise<void>;
+}
+
+/**
+ * Starts a real S3-compatible HTTP server (s3rver, a dev dependency, run by Node) on a free port with
+ * a fresh directory and one bucket; its credentials are s3rver's fixed pair.
+ */
+export async function startS3(bucket = "teamtrack-test"): Promise<S3Server> {
+  const port = await freePort();
+  const dir = `${process.env.TMPDIR ?? "/tmp"}/tt-s3-${crypto.randomUUID()}`;
+  const proc = Bun.spawn(
+    [
+      "node",
+      join(ROOT, "node_modules/s3rver/bin/s3rver.js"),
+      ...["-d", dir, "-a", "127.0.0.1", "-p", String(port), "--silent", "--no-vhost-buckets"],
+      ...["--configure-bucket", bucket],
+    ],
+    { stdout: "ignore", stderr: "pipe" },
+  );
+  const endpoint = `http://127.0.0.1:${port}`;
+  await waitForHttp(endpoint);
+  return {
+    endpoint,
+    bucket,
+    accessKeyId: "S3RVER",
+    secretAccessKey: "S3RVER",
+    async stop() {
+      proc.kill();
+      await proc.exited;
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}

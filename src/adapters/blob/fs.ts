@@ -1,8 +1,7 @@
 import { mkdir, readFile, rename, rm, writeFile } from "node:fs/promises";
 import { dirname, join, resolve } from "node:path";
 import type { BlobObject, BlobStore } from "../../ports/blob";
-
-const SAFE_KEY = /^[A-Za-z0-9][A-Za-z0-9/_.-]{0,511}$/;
+import { assertBlobKey } from "./keys";
 
 /**
  * Files under a root directory; the content type sits in a sidecar file. Writes go to a temp file
@@ -15,7 +14,7 @@ export class FsBlobStore implements BlobStore {
   }
 
   #path(key: string): string {
-    if (!SAFE_KEY.test(key) || key.includes("..")) throw new Error(`invalid blob key: ${key}`);
+    assertBlobKey(key);
     return join(this.#root, key);
   }
 

@@ -1,4 +1,5 @@
 import type { BlobObject, BlobStore } from "../../ports/blob";
+import { assertBlobKey } from "./keys";
 
 /**
  * The parts of Cloudflare's R2 bucket binding this store uses, declared structurally because the
@@ -28,6 +29,7 @@ export class R2BlobStore implements BlobStore {
   constructor(private readonly bucket: R2BucketLike) {}
 
   async put(key: string, body: Uint8Array, options: { contentType: string }): Promise<void> {
+    assertBlobKey(key);
     await this.bucket.put(key, body, { httpMetadata: { contentType: options.contentType } });
   }
 
