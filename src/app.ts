@@ -2,7 +2,7 @@ import { bodyLimit } from "hono/body-limit";
 import { cors } from "hono/cors";
 import { EventBus } from "./events/bus";
 import type { Services } from "./http/context";
-import { apiVersion, requireJsonBody, wellFormedJson } from "./http/middleware/api";
+import { apiVersion, requireJsonBody } from "./http/middleware/api";
 import { chain, under } from "./http/middleware/chain";
 import { compression } from "./http/middleware/compression";
 import { documentHeaders } from "./http/middleware/headers";
@@ -162,7 +162,6 @@ export function createApp(platform: Platform): AppInstance {
               : (isUpload(c.req.path) ? uploadLimit : jsonLimit)(c, () => jsonOnly(c, next) as Promise<void>),
           authenticate(),
           rateLimits(config),
-          wellFormedJson(isUpload),
         ),
       ),
     ),

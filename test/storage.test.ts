@@ -72,6 +72,9 @@ function storageSuite(name: string, dialect: DbDialect, databaseUrl: () => strin
       expect(platform.dbDialect).toBe(dialect);
       const applied = logs.lines.find((l) => l.msg === "migrations applied");
       expect(applied?.applied).toEqual(migrations.map((m) => m.tag));
+      // A database server and no bucket: screenshots would stay on this instance's disk — said once.
+      const local = logs.lines.filter((l) => l.variable === "S3_BUCKET" && l.level === "warn");
+      expect(local).toHaveLength(dialect === "libsql-remote" ? 1 : 0);
     });
 
     test("migrate() a second time applies nothing and nothing is pending", async () => {

@@ -266,12 +266,6 @@ export function parseConfig(raw: Record<string, string | undefined>): ConfigRepo
   if (e.S3_BUCKET)
     for (const variable of ["S3_ACCESS_KEY_ID", "S3_SECRET_ACCESS_KEY"] as const)
       if (!e[variable]) errors.push({ variable, message: "is required with S3_BUCKET" });
-  if (!e.S3_BUCKET && e.DATABASE_URL && !/^(file:|:memory:)/.test(e.DATABASE_URL))
-    warnings.push({
-      variable: "S3_BUCKET",
-      message:
-        "unset with a database server: screenshots go to this instance's DATA_DIR, which other instances do not see",
-    });
   if (config.encryptionKeys.length === 0) errors.push({ variable: "ENCRYPTION_KEY", message: "is required" });
   return errors.length ? { errors, warnings } : { config, errors, warnings };
 }

@@ -26,6 +26,54 @@ export const LocalDateField = (description: string, example = "2026-03-02") =>
     )
     .openapi({ example, description, format: "date" });
 
+/** `String.prototype.isWellFormed` (ES2024; Bun and workerd have it, the ES2023 lib types do not). */
+const isWellFormed = (s: string): boolean => (s as unknown as { isWellFormed(): boolean }).isWellFormed();
+
+/** Whether any string in `value` (keys included) is not well-formed UTF-16. Iterative, no paths built. */
+function hasIllFormed(value: unknown): boolean {
+  const stack: unknown[] = [value];
+  while (stack.length) {
+    const v = stack.pop();
+    if (typeof v === "string") {
+      if (!isWellFormed(v)) return true;
+    } else if (Array.isArray(v)) {
+      for (const x of v) stack.push(x);
+    } else if (typeof v === "object" && v !== null) {
+      for (const k in v) {
+        if (!isWellFormed(k)) return true;
+        stack.push((v as Record<string, unknown>)[k]);
+      }
+    }
+  }
+  return false;
+}
+
+/**
+ * Where `value` (a parsed JSON body) holds a string that is not well-formed UTF-16 — a lone
+ * surrogate, which only a `\uD800`-style escape can produce — as a field path (`heartbeats.3.app`; an
+ * ill-formed key is named with U+FFFD in its place), or null. The common case (none) is one cheap
+ * walk; paths are built only to name the one found. Iterative: no depth of nesting overflows it.
+ */
+export function illFormedPath(value: unknown): string | null {
+  if (!hasIllFormed(value)) return null;
+  const stack: [unknown, string][] = [[value, ""]];
+  const at = (path: string, key: string | number) => (path ? `${path}.${key}` : String(key));
+  while (stack.length) {
+    const [v, path] = stack.pop() as [unknown, string];
+    if (typeof v === "string") {
+      if (!isWellFormed(v)) return path;
+    } else if (Array.isArray(v)) {
+      for (let i = v.length - 1; i >= 0; i--) stack.push([v[i], at(path, i)]);
+    } else if (typeof v === "object" && v !== null) {
+      for (const [k, inner] of Object.entries(v)) {
+        if (!isWellFormed(k)) return at(path, (k as unknown as { toWellFormed(): string }).toWellFormed());
+        stack.push([inner, at(path, k)]);
+      }
+    }
+  }
+  return null;
+}
+
 /** A trimmed, single-line, non-empty string of at most `max` characters (names, labels). */
 export const cleanText = (max: number) =>
   z.string().trim().min(1).max(max).refine(hasNoControlChars, CONTROL_MESSAGE);

@@ -1,6 +1,7 @@
 import { OpenAPIHono, z } from "@hono/zod-openapi";
 import { AppError, type FieldError } from "../lib/errors";
 import type { AppEnv } from "./context";
+import { illFormedPath } from "./fields";
 import { MemoRouter } from "./router";
 
 export const ProblemSchema = z
@@ -85,13 +86,32 @@ export function validationError(error: z.ZodError, target: string): AppError {
   );
 }
 
-/** Every router uses this, so validation failures everywhere become the same 422 problem. */
+/**
+ * Every router uses this, so validation failures everywhere become the same 422 problem. A JSON body
+ * must also be well-formed Unicode: a lone surrogate (`"\ud800"`) is a 422 naming the field. Stored
+ * through `json_extract` such a string is not valid UTF-8, and libSQL aborted the whole process when
+ * it read one back; no route has a use for one. Checked here, on what validation parsed, after the
+ * route's own authorization (an anonymous body costs nothing more than its 401).
+ */
 export function createRouter() {
   return new OpenAPIHono<AppEnv>({
     router: new MemoRouter(),
     defaultHook: (result) => {
-      if (!result.success)
-        throw validationError(result.error as z.ZodError, (result as { target?: string }).target ?? "body");
+      const target = (result as { target?: string }).target ?? "body";
+      if (!result.success) throw validationError(result.error as z.ZodError, target);
+      if (target !== "json") return;
+      const path = illFormedPath((result as { data: unknown }).data);
+      if (path !== null)
+        throw new AppError(422, "VALIDATION_FAILED", "Invalid request body", {
+          errors: [
+            {
+              path: path || "body", // the body itself, as validationError names it
+              message: "must be well-formed Unicode (no lone surrogate)",
+              code: "invalid_string",
+              location: "body",
+            } as FieldError,
+          ],
+        });
     },
   });
 }

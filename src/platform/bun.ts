@@ -133,6 +133,11 @@ export async function createBunPlatform(config: Config, opts: BunPlatformOptions
 
   const blobs = opts.blobs ?? blobStore(config, dialect);
   if (blobs instanceof S3BlobStore) healthChecks.push({ name: "blobs", check: () => blobs.ping() });
+  else if (dialect === "libsql-remote" && !opts.blobs)
+    logger.warn(
+      { variable: "S3_BUCKET" },
+      "S3_BUCKET unset with a database server: screenshots go to this instance's DATA_DIR, which other instances do not see",
+    );
   const pending = new Set<Promise<unknown>>();
   const scalarPath = join(
     dirname(Bun.resolveSync("@scalar/api-reference", import.meta.dir)),

@@ -20,6 +20,8 @@ const SECRET_KEYS = [
   "cookie",
   "jwtSecret",
   "encryptionKeys",
+  "secretAccessKey",
+  "S3_SECRET_ACCESS_KEY",
 ];
 const HEADER_KEYS = [
   "authorization",

@@ -55,16 +55,51 @@ describe("S3 store", () => {
     expect((await a.get("org_1/x.jpg"))?.size).toBe(3);
   });
 
-  test("a server that is gone is an error, not an empty answer", async () => {
-    const gone = new S3BlobStore({
-      bucket: "nope",
-      endpoint: "http://127.0.0.1:9",
+  test("a missing bucket is an error and fails readiness; a missing key in a real bucket is null", async () => {
+    const noBucket = new S3BlobStore({
+      bucket: "no-such-bucket",
+      endpoint: s3.endpoint,
       region: "us-east-1",
-      accessKeyId: "x",
-      secretAccessKey: "y",
+      accessKeyId: s3.accessKeyId,
+      secretAccessKey: s3.secretAccessKey,
       prefix: "",
     });
-    await expect(gone.get("org_1/x.jpg")).rejects.toThrow();
-    await expect(gone.ping()).rejects.toThrow();
+    await expect(noBucket.get("org_1/x.jpg")).rejects.toThrow("S3 GET of a blob answered 404 NoSuchBucket");
+    await expect(noBucket.ping()).rejects.toThrow("NoSuchBucket");
+    expect(await s3Store("p/").get("org_1/never.jpg")).toBeNull();
+  });
+
+  test("a server that is gone or never answers fails each call within the timeout, with no signed URL in the error", async () => {
+    // Accepts connections and never answers.
+    const silent = Bun.listen({ hostname: "127.0.0.1", port: 0, socket: { data() {} } });
+    try {
+      for (const endpoint of [`http://127.0.0.1:${silent.port}`, "http://127.0.0.1:9"]) {
+        const store = new S3BlobStore({
+          bucket: "b",
+          endpoint,
+          region: "us-east-1",
+          accessKeyId: "AKIAEXAMPLE",
+          secretAccessKey: "secret",
+          prefix: "",
+          timeoutMs: 300,
+        });
+        const started = performance.now();
+        const errors = await Promise.all([
+          store.get("org_1/x.jpg").catch((e: Error) => e),
+          store.put("org_1/x.jpg", new Uint8Array([1]), { contentType: "image/jpeg" }).catch((e: Error) => e),
+          store.delete("org_1/x.jpg").catch((e: Error) => e),
+          store.ping().catch((e: Error) => e),
+        ]);
+        expect(performance.now() - started).toBeLessThan(3_000);
+        for (const e of errors) {
+          expect(e).toBeInstanceOf(Error);
+          expect(JSON.stringify({ m: (e as Error).message, ...(e as object) })).not.toMatch(
+            /X-Amz|AKIAEXAMPLE/,
+          );
+        }
+      }
+    } finally {
+      silent.stop(true);
+    }
   });
 });

@@ -174,15 +174,13 @@ describe("parseConfig groups errors and warnings", () => {
     ]);
   });
 
-  test("S3: a bucket needs both keys; a database server without a bucket warns that blobs stay local", () => {
+  test("S3: a bucket needs both keys, a valid endpoint and a prefix of whole segments", () => {
     const partial = parseConfig({ ...valid, S3_BUCKET: "shots", S3_ACCESS_KEY_ID: "AKIA" });
     expect(partial.errors.map((e) => [e.variable, e.message])).toEqual([
       ["S3_SECRET_ACCESS_KEY", "is required with S3_BUCKET"],
     ]);
     const bad = parseConfig({ ...valid, S3_ENDPOINT: "not a url", S3_PREFIX: "no-slash" });
     expect(bad.errors.map((e) => e.variable).sort()).toEqual(["S3_ENDPOINT", "S3_PREFIX"]);
-    const remote = parseConfig({ ...valid, DATABASE_URL: "http://sqld.internal:8080" });
-    expect(remote.warnings.map((w) => w.variable)).toEqual(["S3_BUCKET"]);
     const shared = parseConfig({
       ...valid,
       DATABASE_URL: "http://sqld.internal:8080",

@@ -7,7 +7,7 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { eq } from "drizzle-orm";
 import { heartbeats, projects } from "../../src/db/schema";
-import { illFormedPath } from "../../src/http/middleware/api";
+import { illFormedPath } from "../../src/http/fields";
 import { hb, type Tracker, tracker } from "../activity/support";
 import { createTestApp, type TestApp } from "../support/app";
 
@@ -42,7 +42,7 @@ describe("lone surrogates", () => {
         '"ab\\ud800cd"',
       );
       const text = `{"heartbeats":[${JSON.stringify({ ...base, id: `ok-${field}` })},${bad}]}`;
-      const res = await postRaw("/api/v1/ingest/heartbeats", { authorization: `Bearer ${ana.agent}` }, text);
+      const res = await postRaw("/api/v1/ingest/heartbeats", ana.agent, text);
       expect(res.status).toBe(422);
       expect(res.headers.get("content-type")).toContain("application/problem+json");
       const body = (await res.json()) as { code: string; errors: { path: string; message: string }[] };
@@ -66,11 +66,15 @@ describe("lone surrogates", () => {
     expect(((await refused.json()) as { errors: { path: string }[] }).errors.map((e) => e.path)).toEqual([
       "name",
     ]);
+    // A key no schema knows is refused as unknown (strict objects), named as sent.
     const key = await postRaw("/api/v1/projects", admin.auth, '{"name":"Focus","\\ud800x":1}');
     expect(key.status).toBe(422);
     expect(((await key.json()) as { errors: { path: string }[] }).errors.map((e) => e.path)).toEqual([
-      "\ufffdx",
+      "\ud800x",
     ]);
+    // Checked after the route's authorization: anonymous, the same body is a 401.
+    const anonymous = await postRaw("/api/v1/projects", {}, '{"name":"Focus \\udfff"}');
+    expect(anonymous.status).toBe(401);
     const whole = await postRaw("/api/v1/tags", admin.auth, '"\\ud800"');
     expect(whole.status).toBe(422);
     expect(((await whole.json()) as { errors: { path: string }[] }).errors.map((e) => e.path)).toEqual([
@@ -83,7 +87,8 @@ describe("lone surrogates", () => {
     expect(row?.name).toBe("Focus 😀");
   });
 
-  test("illFormedPath: paths through arrays and objects, and no stack to overflow", () => {
+  test("illFormedPath: paths through arrays and objects (an ill-formed key named with U+FFFD), and no stack to overflow", () => {
+    expect(illFormedPath({ ok: { "\ud800k": 1 } })).toBe("ok.\ufffdk");
     expect(illFormedPath({ a: [1, "ok", { b: "\ud800" }] })).toBe("a.2.b");
     expect(illFormedPath(["\udc00"])).toBe("0");
     expect(illFormedPath("\ud83d\ude00")).toBeNull();
