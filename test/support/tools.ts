@@ -49,17 +49,20 @@ export interface SqldServer {
 }
 
 /** Starts a real libSQL server on a free port with a fresh database directory. */
-export async function startSqld(): Promise<SqldServer> {
-  const bin = sqldBinary();
-  if (!bin) throw new Error("sqld not found");
+/**
+ * A server process on a free loopback port with a fresh directory of its own: `command(dir, port)`
+ * is what to run, `readyPath` what answers once it listens; stop() kills it and removes the directory.
+ */
+async function startService(
+  name: string,
+  command: (dir: string, port: number) => string[],
+  readyPath = "",
+): Promise<{ url: string; proc: Subprocess; stop(): Promise<void> }> {
   const port = await freePort();
-  const dir = `${process.env.TMPDIR ?? "/tmp"}/tt-sqld-${crypto.randomUUID()}`;
-  const proc = Bun.spawn([bin, "--db-path", dir, "--http-listen-addr", `127.0.0.1:${port}`, "--no-welcome"], {
-    stdout: "ignore",
-    stderr: "pipe",
-  });
+  const dir = `${process.env.TMPDIR ?? "/tmp"}/tt-${name}-${crypto.randomUUID()}`;
+  const proc = Bun.spawn(command(dir, port), { stdout: "ignore", stderr: "pipe" });
   const url = `http://127.0.0.1:${port}`;
-  await waitForHttp(`${url}/health`);
+  await waitForHttp(`${url}${readyPath}`);
   return {
     url,
     proc,
@@ -69,6 +72,16 @@ export async function startSqld(): Promise<SqldServer> {
       rmSync(dir, { recursive: true, force: true });
     },
   };
+}
+
+export async function startSqld(): Promise<SqldServer> {
+  const bin = sqldBinary();
+  if (!bin) throw new Error("sqld not found");
+  return startService(
+    "sqld",
+    (dir, port) => [bin, "--db-path", dir, "--http-listen-addr", `127.0.0.1:${port}`, "--no-welcome"],
+    "/health",
+  );
 }
 
 export interface S3Server {
@@ -84,28 +97,17 @@ export interface S3Server {
  * a fresh directory and one bucket; its credentials are s3rver's fixed pair.
  */
 export async function startS3(bucket = "teamtrack-test"): Promise<S3Server> {
-  const port = await freePort();
-  const dir = `${process.env.TMPDIR ?? "/tmp"}/tt-s3-${crypto.randomUUID()}`;
-  const proc = Bun.spawn(
-    [
-      "node",
-      join(ROOT, "node_modules/s3rver/bin/s3rver.js"),
-      ...["-d", dir, "-a", "127.0.0.1", "-p", String(port), "--silent", "--no-vhost-buckets"],
-      ...["--configure-bucket", bucket],
-    ],
-    { stdout: "ignore", stderr: "pipe" },
-  );
-  const endpoint = `http://127.0.0.1:${port}`;
-  await waitForHttp(endpoint);
+  const server = await startService("s3", (dir, port) => [
+    "node",
+    join(ROOT, "node_modules/s3rver/bin/s3rver.js"),
+    ...["-d", dir, "-a", "127.0.0.1", "-p", String(port), "--silent", "--no-vhost-buckets"],
+    ...["--configure-bucket", bucket],
+  ]);
   return {
-    endpoint,
+    endpoint: server.url,
     bucket,
     accessKeyId: "S3RVER",
     secretAccessKey: "S3RVER",
-    async stop() {
-      proc.kill();
-      await proc.exited;
-      rmSync(dir, { recursive: true, force: true });
-    },
+    stop: server.stop,
   };
 }

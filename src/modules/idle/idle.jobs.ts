@@ -1,3 +1,4 @@
+import type { EventBus } from "../../events/bus";
 import type { DomainEvent } from "../../events/types";
 import { defineJob } from "../../jobs/define";
 import { newId } from "../../lib/ids";
@@ -8,6 +9,7 @@ import {
   findIdleCandidates,
   findMissedPeriods,
   findOngoingPeriods,
+  type IdleCandidate,
   insertPeriod,
   MISSED_LIMIT,
   type MissedPeriod,
@@ -22,6 +24,35 @@ const LATE_MARGIN_MS = 10 * 60_000;
 /** Look-back of a first run, and the most a run catches up after downtime. */
 const FIRST_RUN_LOOKBACK_MS = 60 * 60_000;
 const MAX_CATCH_UP_MS = 24 * 60 * 60_000;
+
+/**
+ * A newly found idle period of `c` (open, detected now) and what it raises: `idle.detected`, and
+ * `idle.ended` with it when the period already ended (`end`, found after the member came back).
+ */
+function newPeriod(events: EventBus, c: IdleCandidate, end: number | null, now: Date) {
+  const id = newId("idlePeriod", now);
+  const scope = { orgId: c.org_id, actor: "system" };
+  const span = { idlePeriodId: id, memberId: c.member_id, entryId: c.entry_id, startAt: iso(c.idle_start) };
+  const idleSeconds = Math.floor(((end ?? now.getTime()) - c.idle_start) / 1000);
+  const raised: DomainEvent[] = [
+    events.create("idle.detected", { ...span, userId: c.user_id, idleSeconds }, scope),
+  ];
+  if (end !== null)
+    raised.push(events.create("idle.ended", { ...span, endAt: iso(end), withdrawn: false }, scope));
+  const row = {
+    id,
+    orgId: c.org_id,
+    memberId: c.member_id,
+    entryId: c.entry_id,
+    startAt: new Date(c.idle_start),
+    endAt: end === null ? null : new Date(end),
+    status: "open" as const,
+    detectedAt: now,
+    createdAt: now,
+    updatedAt: now,
+  };
+  return { row, raised };
+}
 
 /** Where the look for missed idle time starts: before the previous successful run, within bounds. */
 function missedSince(now: number, previous: Date | null): number {
@@ -86,34 +117,13 @@ export const idleDetectJob = defineJob({
     }
 
     for (const c of await findIdleCandidates(db, now.getTime())) {
-      const id = newId("idlePeriod", now);
-      const event = events.create(
-        "idle.detected",
-        {
-          idlePeriodId: id,
-          memberId: c.member_id,
-          userId: c.user_id,
-          entryId: c.entry_id,
-          startAt: iso(c.idle_start),
-          idleSeconds: Math.floor((now.getTime() - c.idle_start) / 1000),
-        },
-        { orgId: c.org_id, actor: "system" },
-      );
-      const row = {
-        id,
-        orgId: c.org_id,
-        memberId: c.member_id,
-        entryId: c.entry_id,
-        startAt: new Date(c.idle_start),
-        endAt: null,
-        status: "open" as const,
-        detectedAt: now,
-        createdAt: now,
-        updatedAt: now,
-      };
-      if (await commit([insertPeriod(db, row)], event)) {
+      const { row, raised } = newPeriod(events, c, null, now);
+      if (await commit([insertPeriod(db, row)], ...raised)) {
         detected++;
-        logger.info({ idlePeriodId: id, memberId: c.member_id, entryId: c.entry_id }, "idle period detected");
+        logger.info(
+          { idlePeriodId: row.id, memberId: c.member_id, entryId: c.entry_id },
+          "idle period detected",
+        );
       }
     }
     // Last, so a long catch-up never delays the alerts above. A full answer is asked again: what it
@@ -129,39 +139,13 @@ export const idleDetectJob = defineJob({
       let stored = 0;
       for (const m of rows) {
         if (overlapsStored(m)) continue;
-        const id = newId("idlePeriod", now);
-        const scope = { orgId: m.org_id, actor: "system" };
-        const span = {
-          idlePeriodId: id,
-          memberId: m.member_id,
-          entryId: m.entry_id,
-          startAt: iso(m.idle_start),
-        };
-        const idleSeconds = Math.floor((m.idle_end - m.idle_start) / 1000);
-        const row = {
-          id,
-          orgId: m.org_id,
-          memberId: m.member_id,
-          entryId: m.entry_id,
-          startAt: new Date(m.idle_start),
-          endAt: new Date(m.idle_end),
-          status: "open" as const,
-          detectedAt: now,
-          createdAt: now,
-          updatedAt: now,
-        };
-        const raised = events.create("idle.detected", { ...span, userId: m.user_id, idleSeconds }, scope);
-        const ended = events.create(
-          "idle.ended",
-          { ...span, endAt: iso(m.idle_end), withdrawn: false },
-          scope,
-        );
-        if (await commit([insertPeriod(db, row)], raised, ended)) {
+        const { row, raised } = newPeriod(events, m, m.idle_end, now);
+        if (await commit([insertPeriod(db, row)], ...raised)) {
           missed++;
           stored++;
           storedNow.set(m.member_id, [...(storedNow.get(m.member_id) ?? []), [m.idle_start, m.idle_end]]);
           logger.info(
-            { idlePeriodId: id, memberId: m.member_id, entryId: m.entry_id },
+            { idlePeriodId: row.id, memberId: m.member_id, entryId: m.entry_id },
             "missed idle period found",
           );
         }
