@@ -9,8 +9,12 @@
  *
  * Scheduling: the first write of an idle committer schedules a flush after the current I/O turn
  * (`setImmediate`), so every request read from the sockets in that turn joins; writes submitted
- * while a flush runs wait for it and form the next group. A lone write therefore waits one
- * event-loop turn, not a timer.
+ * while a group commits wait for it and form the next group. A lone write therefore waits one
+ * event-loop turn, not a timer. With `maxInFlight` above 1 (a database that queues batches and
+ * commits them in the order sent, like the write thread), up to that many groups are committing at
+ * once: the next group is sent while the previous one commits, so the database starts it without
+ * waiting for this side to take the previous answer. A write whose key is in a committing group
+ * waits for that group (its outcome may decide the write), so a key's writes still commit in order.
  *
  * Failures: when a group of several fails (a guard found one write's state moved, a constraint, …),
  * nothing of it was stored, and its writes are run again one by one, each getting its own result or
@@ -29,6 +33,8 @@ export interface GroupCommitOptions<W, R> {
   weight?(write: W): number;
   maxWrites?: number;
   maxWeight?: number;
+  /** Groups committing at once (default 1); writes of a key in a committing group wait for it. */
+  maxInFlight?: number;
 }
 
 interface Pending<W, R> {
@@ -54,14 +60,18 @@ const schedule = (fn: () => void) => {
 export class GroupCommit<W, R> {
   private queue: Pending<W, R>[] = [];
   private scheduled = false;
-  private running = false;
+  private inFlight = 0;
+  /** Keys of the writes in committing groups. */
+  private readonly busy = new Set<string>();
   private readonly maxWrites: number;
   private readonly maxWeight: number;
+  private readonly maxInFlight: number;
   readonly stats: GroupCommitStats = { groups: 0, writes: 0, largest: 0, retriedOneByOne: 0 };
 
   constructor(private readonly opts: GroupCommitOptions<W, R>) {
     this.maxWrites = opts.maxWrites ?? 256;
     this.maxWeight = opts.maxWeight ?? 10_000;
+    this.maxInFlight = Math.max(1, opts.maxInFlight ?? 1);
   }
 
   /** Commits `write` with whatever else is waiting; resolves with its own result or rejects with its own error. */
@@ -72,21 +82,21 @@ export class GroupCommit<W, R> {
     });
   }
 
-  /** Writes waiting or running (tests, shutdown). */
+  /** Writes waiting, plus groups committing (tests, shutdown). */
   get pending(): number {
-    return this.queue.length + (this.running ? 1 : 0);
+    return this.queue.length + this.inFlight;
   }
 
   private kick(): void {
-    if (this.scheduled || this.running || this.queue.length === 0) return;
+    if (this.scheduled || this.inFlight >= this.maxInFlight || this.queue.length === 0) return;
     this.scheduled = true;
     schedule(() => {
       this.scheduled = false;
-      void this.flush();
+      this.start();
     });
   }
 
-  /** Takes the next group off the queue: in order, skipping writes whose key is already in it. */
+  /** Takes the next group off the queue: in order, skipping writes whose key is already in it or committing. */
   private take(): Pending<W, R>[] {
     const group: Pending<W, R>[] = [];
     const keys = new Set<string>();
@@ -96,7 +106,7 @@ export class GroupCommit<W, R> {
       const key = this.opts.key(p.write);
       const w = this.opts.weight?.(p.write) ?? 1;
       const fits = group.length === 0 || (group.length < this.maxWrites && weight + w <= this.maxWeight);
-      if (fits && !keys.has(key)) {
+      if (fits && !keys.has(key) && !this.busy.has(key)) {
         group.push(p);
         keys.add(key);
         weight += w;
@@ -106,40 +116,40 @@ export class GroupCommit<W, R> {
     return group;
   }
 
-  /** Starts committing the next group; settles to its outcome (never rejects). */
-  private start(): Promise<Outcome<W, R>> | null {
-    if (this.queue.length === 0) return null;
+  /** Starts committing the next group, if there is room and a write that may go. */
+  private start(): void {
+    if (this.inFlight >= this.maxInFlight || this.queue.length === 0) return;
     const group = this.take();
+    if (group.length === 0) return;
+    const keys = group.map((p) => this.opts.key(p.write));
+    for (const k of keys) this.busy.add(k);
+    this.inFlight++;
     this.stats.groups++;
     this.stats.writes += group.length;
     this.stats.largest = Math.max(this.stats.largest, group.length);
-    return this.opts.run(group.map((p) => p.write)).then(
-      (results) => ({ group, results }),
-      (error: unknown) => ({ group, error }),
-    );
-  }
-
-  private async flush(): Promise<void> {
-    this.running = true;
+    let running: Promise<R[]>;
     try {
-      let current = this.start();
-      while (current) {
-        const done = await current;
-        if ("results" in done) {
-          // The next group goes to the database before this one's callers resume: their
-          // continuations (responses, the next requests they let in) then overlap its commit
-          // instead of delaying it.
-          current = this.start();
-          for (const [i, p] of done.group.entries()) p.resolve(done.results[i] as R);
-        } else {
-          await this.failed(done.group, done.error);
-          current = this.start();
-        }
-      }
-    } finally {
-      this.running = false;
-      this.kick();
+      running = this.opts.run(group.map((p) => p.write));
+    } catch (err) {
+      running = Promise.reject(err); // a `run` that throws at once fails its group like one that rejects
     }
+    void running
+      .then(
+        (results) => ({ group, results }) as Outcome<W, R>,
+        (error: unknown) => ({ group, error }) as Outcome<W, R>,
+      )
+      .then(async (done) => {
+        if (!("results" in done)) await this.failed(done.group, done.error);
+        for (const k of keys) this.busy.delete(k);
+        this.inFlight--;
+        // The next group goes to the database before this one's callers resume: their
+        // continuations (responses, the next requests they let in) then overlap its commit
+        // instead of delaying it.
+        this.start();
+        if ("results" in done) for (const [i, p] of done.group.entries()) p.resolve(done.results[i] as R);
+        this.kick();
+      });
+    if (this.inFlight < this.maxInFlight) this.kick();
   }
 
   /** A group failed, so nothing of it was stored: each write again on its own, with its own outcome. */

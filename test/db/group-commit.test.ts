@@ -120,11 +120,113 @@ describe("GroupCommit", () => {
     expect(gc.stats.retriedOneByOne).toBe(1);
   });
 
+  test("a run that throws at once fails its group like one that rejects", async () => {
+    const gc = new GroupCommit<W, number>({
+      run: (ws) => {
+        if (ws.some((w) => w.fail)) throw new Error("thrown");
+        return Promise.resolve(ws.map((w) => w.value));
+      },
+      key: (w) => w.key,
+    });
+    const settled = await Promise.allSettled([
+      gc.submit({ key: "a", value: 1 }),
+      gc.submit({ key: "b", value: 2, fail: true }),
+    ]);
+    expect(settled[0]).toEqual({ status: "fulfilled", value: 1 });
+    expect(String((settled[1] as PromiseRejectedResult).reason)).toContain("thrown");
+    expect(gc.pending).toBe(0);
+  });
+
   test("a lone failing write is rejected without a retry", async () => {
     const { gc, groups } = recorder();
     await expect(gc.submit({ key: "a", value: 7, fail: true })).rejects.toThrow("write 7 refused");
     expect(groups).toEqual([[7]]);
     expect(gc.stats.retriedOneByOne).toBe(0);
+  });
+});
+
+describe("GroupCommit with two groups committing at once (maxInFlight 2)", () => {
+  /** A committer whose groups each wait for their own release; `log` says when each ran and ended. */
+  function held(opts: { failValue?: number } = {}) {
+    const log: string[] = [];
+    const releases: (() => void)[] = [];
+    const gc = new GroupCommit<W, number>({
+      run: async (ws) => {
+        const name = ws.map((w) => w.value).join(",");
+        log.push(`run ${name}`);
+        await new Promise<void>((r) => releases.push(r));
+        log.push(`end ${name}`);
+        if (ws.some((w) => w.value === opts.failValue) && ws.length > 1)
+          throw new Error(`group ${name} refused`);
+        if (ws.some((w) => w.value === opts.failValue)) throw new Error(`write ${name} refused`);
+        return ws.map((w) => w.value * 10);
+      },
+      key: (w) => w.key,
+      maxInFlight: 2,
+    });
+    const turn = () => new Promise((r) => setImmediate(r));
+    /** Releases the oldest held group and lets its continuations run. */
+    const releaseNext = async () => {
+      releases.shift()?.();
+      await turn();
+    };
+    return { gc, log, turn, releaseNext, held: () => releases.length };
+  }
+
+  test("the next group is sent while the first commits; a third waits for one of them to end", async () => {
+    const { gc, log, turn, releaseNext, held: heldNow } = held();
+    const first = gc.submit({ key: "a", value: 1 });
+    await turn();
+    const second = gc.submit({ key: "b", value: 2 });
+    await turn();
+    expect(log).toEqual(["run 1", "run 2"]); // both committing, neither ended
+    const third = gc.submit({ key: "c", value: 3 });
+    await turn();
+    expect(log).toEqual(["run 1", "run 2"]); // two in flight: the third waits
+    expect(gc.pending).toBe(3);
+    await releaseNext();
+    expect(log).toEqual(["run 1", "run 2", "end 1", "run 3"]);
+    expect(await first).toBe(10);
+    while (heldNow()) await releaseNext();
+    expect(await Promise.all([second, third])).toEqual([20, 30]);
+    expect(gc.pending).toBe(0);
+  });
+
+  test("a write whose key is in a committing group waits for that group, then commits after it", async () => {
+    const { gc, log, turn, releaseNext, held: heldNow } = held();
+    const a1 = gc.submit({ key: "a", value: 1 });
+    await turn();
+    const a2 = gc.submit({ key: "a", value: 2 });
+    const b3 = gc.submit({ key: "b", value: 3 });
+    await turn();
+    // Room for a second group, but a2's key is committing: b3 goes alone.
+    expect(log).toEqual(["run 1", "run 3"]);
+    await releaseNext();
+    expect(log).toEqual(["run 1", "run 3", "end 1", "run 2"]);
+    while (heldNow()) await releaseNext();
+    expect(await Promise.all([a1, a2, b3])).toEqual([10, 20, 30]);
+  });
+
+  test("a failing group is retried one by one while the other group commits; its keys stay held until then", async () => {
+    const { gc, log, turn, releaseNext, held: heldNow } = held({ failValue: 2 });
+    // Outcomes are taken as they come (a refusal left unhandled until the end would be reported).
+    const outcome = (p: Promise<number>) => p.catch(() => "refused");
+    const group1 = [outcome(gc.submit({ key: "a", value: 1 })), outcome(gc.submit({ key: "b", value: 2 }))];
+    await turn();
+    const c3 = gc.submit({ key: "c", value: 3 });
+    await turn();
+    expect(log).toEqual(["run 1,2", "run 3"]);
+    await releaseNext(); // group 1,2 fails: its writes again, one by one
+    expect(log).toEqual(["run 1,2", "run 3", "end 1,2", "run 1"]);
+    const a4 = gc.submit({ key: "a", value: 4 }); // a is still held by the retry
+    await turn();
+    expect(log.filter((l) => l.startsWith("run"))).toEqual(["run 1,2", "run 3", "run 1"]);
+    while (heldNow()) await releaseNext();
+    expect(await Promise.all([...group1, c3, a4])).toEqual([10, "refused", 30, 40]);
+    // a4 ran only after a's retry ended.
+    expect(log.indexOf("run 4")).toBeGreaterThan(log.indexOf("end 1"));
+    expect(gc.stats.retriedOneByOne).toBe(1);
+    expect(gc.pending).toBe(0);
   });
 });
 

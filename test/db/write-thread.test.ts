@@ -10,7 +10,7 @@ import { afterAll, describe, expect, test } from "bun:test";
 import { join } from "node:path";
 import { sql } from "drizzle-orm";
 import { openLibsql } from "../../src/adapters/db/libsql";
-import { startWriteThread } from "../../src/adapters/db/write-thread";
+import { startWriteThread, WriteLock } from "../../src/adapters/db/write-thread";
 import { type WriteQuery, writeThreadOf } from "../../src/db/write-thread";
 import { isUniqueViolation } from "../../src/modules/time/time.db";
 import { ingest, storedHeartbeats, tracker } from "../activity/support";
@@ -182,6 +182,24 @@ describe("the server's connection alongside the thread", () => {
     await o.close();
   });
 
+  test("thread batches queue back to back; a server write waits for every batch before it, a batch after it for it", async () => {
+    const o = await openFile();
+    const done: string[] = [];
+    const note = (name: string) => () => done.push(name);
+    const first = o.thread.batch(slowBatch("thread 1")).then(note("thread 1"));
+    const second = o.thread
+      .batch([run("INSERT INTO notes (body) VALUES ('thread 2')")])
+      .then(note("thread 2"));
+    const server = o.db.run(sql`INSERT INTO notes (body) VALUES ('server')`).then(note("server"));
+    const third = o.thread
+      .batch([run("INSERT INTO notes (body) VALUES ('thread 3')")])
+      .then(note("thread 3"));
+    await Promise.all([first, second, server, third]);
+    expect(done).toEqual(["thread 1", "thread 2", "server", "thread 3"]);
+    expect(await bodies(o)).toEqual(["thread 1", "thread 2", "server", "thread 3"]);
+    await o.close();
+  });
+
   test("every connection of the server's client has the server's settings, however calls overlap", async () => {
     const o = await openFile();
     // Overlapping calls on the client (a pooled client opens a connection for each one that finds
@@ -206,6 +224,77 @@ describe("the server's connection alongside the thread", () => {
     expect(rows.map((r) => r.body)).toEqual(["through the thread"]);
     await opened.writeThread?.close();
     opened.client.close();
+  });
+});
+
+describe("WriteLock", () => {
+  /** A write that starts when the lock lets it and ends when released; `log` says when. */
+  function writes() {
+    const log: string[] = [];
+    const releases = new Map<string, () => void>();
+    const write = (name: string) => () => {
+      log.push(`start ${name}`);
+      return new Promise<string>((r) =>
+        releases.set(name, () => {
+          log.push(`end ${name}`);
+          r(name);
+        }),
+      );
+    };
+    const turn = () => new Promise((r) => setImmediate(r));
+    const release = async (name: string) => {
+      releases.get(name)?.();
+      await turn();
+    };
+    return { log, write, turn, release };
+  }
+
+  test("a thread batch is sent while the one before it commits; a server write waits for both; a batch after it waits for it", async () => {
+    const lock = new WriteLock();
+    const { log, write, turn, release } = writes();
+    const t1 = lock.run(write("t1"), true);
+    const t2 = lock.run(write("t2"), true);
+    const s = lock.run(write("s"));
+    const t3 = lock.run(write("t3"), true);
+    await turn();
+    expect(log).toEqual(["start t1", "start t2"]);
+    await release("t2"); // (a thread answers in order; the lock does not rely on it)
+    expect(log).toEqual(["start t1", "start t2", "end t2"]);
+    await release("t1");
+    expect(log).toEqual(["start t1", "start t2", "end t2", "end t1", "start s"]);
+    await release("s");
+    expect(log.slice(-2)).toEqual(["end s", "start t3"]);
+    await release("t3");
+    expect(await Promise.all([t1, t2, s, t3])).toEqual(["t1", "t2", "s", "t3"]);
+  });
+
+  test("server writes take turns one at a time, and a failed write does not hold the lock", async () => {
+    const lock = new WriteLock();
+    const { log, write, turn, release } = writes();
+    const failing = lock.run(() => Promise.reject(new Error("refused")));
+    const s1 = lock.run(write("s1"));
+    const s2 = lock.run(write("s2"));
+    await expect(failing).rejects.toThrow("refused");
+    await turn();
+    expect(log).toEqual(["start s1"]);
+    await release("s1");
+    expect(log).toEqual(["start s1", "end s1", "start s2"]);
+    await release("s2");
+    expect(await Promise.all([s1, s2])).toEqual(["s1", "s2"]);
+  });
+
+  test("a thread batch that throws at once still lets the next one go", async () => {
+    const lock = new WriteLock();
+    const { log, write, turn, release } = writes();
+    const broken = lock.run(() => {
+      throw new Error("could not send");
+    }, true);
+    const t2 = lock.run(write("t2"), true);
+    await expect(broken).rejects.toThrow("could not send");
+    await turn();
+    expect(log).toEqual(["start t2"]);
+    await release("t2");
+    expect(await t2).toBe("t2");
   });
 });
 

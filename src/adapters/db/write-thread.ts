@@ -18,17 +18,45 @@
  * client is synchronous under its promises); this is a message queue to a Bun Worker.
  */
 import { type Client, type InStatement, LibsqlError } from "@libsql/client";
-import { KeyedSerializer } from "../../db/group-commit";
 import type { WriteQuery, WriteThread } from "../../db/write-thread";
 import { type QueryObserver, sqlOperation } from "../../telemetry/db";
 import { stmtSql } from "./libsql-instrument";
 import type { Reply, Request } from "./write.worker";
 
-/** One writer at a time among this process's connections to the file, in the order they asked. */
+/**
+ * One writer at a time among this process's connections to the file, in the order they asked —
+ * except that the write thread's batches may queue on the thread back to back: the thread runs its
+ * messages one after another, so a batch sent while the previous one commits still commits after it,
+ * and the thread starts it without waiting for the server to see the previous answer. A write on the
+ * server's connection still waits for every batch before it.
+ */
 export class WriteLock {
-  readonly #queue = new KeyedSerializer();
-  run<T>(write: () => Promise<T>): Promise<T> {
-    return this.#queue.run("write", write);
+  /** Settles when every write asked for so far has finished. */
+  #idle: Promise<void> = Promise.resolve();
+  /** While the newest write is a thread batch: settles once it has been sent. */
+  #queued: Promise<void> | null = null;
+
+  run<T>(write: () => Promise<T>, onThread = false): Promise<T> {
+    const gate = onThread && this.#queued ? this.#queued : this.#idle;
+    let sent: () => void = () => {};
+    const started = new Promise<void>((r) => {
+      sent = r;
+    });
+    const result = gate.then(() => {
+      try {
+        return write();
+      } finally {
+        sent();
+      }
+    });
+    const done = result.then(
+      () => undefined,
+      () => undefined,
+    );
+    const before = this.#idle;
+    this.#idle = before.then(() => done);
+    this.#queued = onThread ? started : null;
+    return result;
   }
 }
 
@@ -117,10 +145,12 @@ export function startWriteThread(
     batch(queries) {
       if (dead) return Promise.reject(dead);
       if (closing) return Promise.reject(new Error("write thread is closed"));
-      return lock.run(() =>
-        opts.observe
-          ? opts.observe("batch", queries.map((q) => q.sql).join(";\n"), () => send(queries))
-          : send(queries),
+      return lock.run(
+        () =>
+          opts.observe
+            ? opts.observe("batch", queries.map((q) => q.sql).join(";\n"), () => send(queries))
+            : send(queries),
+        true,
       );
     },
     get usable() {
