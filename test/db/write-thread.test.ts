@@ -232,8 +232,9 @@ describe("WriteLock", () => {
   function writes() {
     const log: string[] = [];
     const releases = new Map<string, () => void>();
-    const write = (name: string) => () => {
+    const write = (name: string) => (sent?: () => void) => {
       log.push(`start ${name}`);
+      sent?.();
       return new Promise<string>((r) =>
         releases.set(name, () => {
           log.push(`end ${name}`);
@@ -281,6 +282,25 @@ describe("WriteLock", () => {
     expect(log).toEqual(["start s1", "end s1", "start s2"]);
     await release("s2");
     expect(await Promise.all([s1, s2])).toEqual(["s1", "s2"]);
+  });
+
+  test("the next thread batch waits until the one before it says it was sent", async () => {
+    const lock = new WriteLock();
+    const { log, write, turn, release } = writes();
+    let sayPosted: () => void = () => {};
+    const t1 = lock.run((sent) => {
+      sayPosted = sent;
+      return write("t1")();
+    }, true);
+    const t2 = lock.run(write("t2"), true);
+    await turn();
+    expect(log).toEqual(["start t1"]); // t1 has not said it was posted
+    sayPosted();
+    await turn();
+    expect(log).toEqual(["start t1", "start t2"]);
+    await release("t1");
+    await release("t2");
+    expect(await Promise.all([t1, t2])).toEqual(["t1", "t2"]);
   });
 
   test("a thread batch that throws at once still lets the next one go", async () => {

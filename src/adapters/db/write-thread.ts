@@ -36,26 +36,26 @@ export class WriteLock {
   /** While the newest write is a thread batch: settles once it has been sent. */
   #queued: Promise<void> | null = null;
 
-  run<T>(write: () => Promise<T>, onThread = false): Promise<T> {
+  /**
+   * Runs `write` when its turn comes. A thread batch (`onThread`) calls `sent` once it has posted its
+   * batch to the thread: the next thread batch may go from then on (a batch that ends or fails
+   * without calling it lets the next one go then). Any other write waits for every write before it.
+   */
+  run<T>(write: (sent: () => void) => Promise<T>, onThread = false): Promise<T> {
     const gate = onThread && this.#queued ? this.#queued : this.#idle;
     let sent: () => void = () => {};
-    const started = new Promise<void>((r) => {
+    const posted = new Promise<void>((r) => {
       sent = r;
     });
-    const result = gate.then(() => {
-      try {
-        return write();
-      } finally {
-        sent();
-      }
-    });
+    const result = gate.then(() => write(sent));
     const done = result.then(
       () => undefined,
       () => undefined,
     );
+    void done.then(sent);
     const before = this.#idle;
     this.#idle = before.then(() => done);
-    this.#queued = onThread ? started : null;
+    this.#queued = onThread ? posted : null;
     return result;
   }
 }
@@ -145,13 +145,15 @@ export function startWriteThread(
     batch(queries) {
       if (dead) return Promise.reject(dead);
       if (closing) return Promise.reject(new Error("write thread is closed"));
-      return lock.run(
-        () =>
-          opts.observe
-            ? opts.observe("batch", queries.map((q) => q.sql).join(";\n"), () => send(queries))
-            : send(queries),
-        true,
-      );
+      return lock.run((sent) => {
+        // Posted, the batch holds its place in the thread's queue: the next one may follow it.
+        const post = () => {
+          const answer = send(queries);
+          sent();
+          return answer;
+        };
+        return opts.observe ? opts.observe("batch", queries.map((q) => q.sql).join(";\n"), post) : post();
+      }, true);
     },
     get usable() {
       return !dead && !closing;
