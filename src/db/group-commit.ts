@@ -39,6 +39,9 @@ export interface GroupCommitOptions<W, R> {
 
 interface Pending<W, R> {
   write: W;
+  /** The write's key and weight, asked once when it is submitted (a throw there rejects the submit). */
+  key: string;
+  weight: number;
   resolve(result: R): void;
   reject(err: unknown): void;
 }
@@ -77,7 +80,9 @@ export class GroupCommit<W, R> {
   /** Commits `write` with whatever else is waiting; resolves with its own result or rejects with its own error. */
   submit(write: W): Promise<R> {
     return new Promise<R>((resolve, reject) => {
-      this.queue.push({ write, resolve, reject });
+      const key = this.opts.key(write);
+      const weight = this.opts.weight?.(write) ?? 1;
+      this.queue.push({ write, key, weight, resolve, reject });
       this.kick();
     });
   }
@@ -103,8 +108,7 @@ export class GroupCommit<W, R> {
     const rest: Pending<W, R>[] = [];
     let weight = 0;
     for (const p of this.queue) {
-      const key = this.opts.key(p.write);
-      const w = this.opts.weight?.(p.write) ?? 1;
+      const { key, weight: w } = p;
       const fits = group.length === 0 || (group.length < this.maxWrites && weight + w <= this.maxWeight);
       if (fits && !keys.has(key) && !this.busy.has(key)) {
         group.push(p);
@@ -121,7 +125,7 @@ export class GroupCommit<W, R> {
     if (this.inFlight >= this.maxInFlight || this.queue.length === 0) return;
     const group = this.take();
     if (group.length === 0) return;
-    const keys = group.map((p) => this.opts.key(p.write));
+    const keys = group.map((p) => p.key);
     for (const k of keys) this.busy.add(k);
     this.inFlight++;
     this.stats.groups++;

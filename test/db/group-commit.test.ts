@@ -137,6 +137,27 @@ describe("GroupCommit", () => {
     expect(gc.pending).toBe(0);
   });
 
+  test("a write whose key cannot be computed is refused at submit; the others are not held up", async () => {
+    const gc = new GroupCommit<W, number>({
+      run: async (ws) => ws.map((w) => w.value),
+      key: (w) => {
+        if (w.fail) throw new Error("no key");
+        return w.key;
+      },
+    });
+    const settled = await Promise.allSettled([
+      gc.submit({ key: "a", value: 1 }),
+      gc.submit({ key: "b", value: 2, fail: true }),
+      gc.submit({ key: "c", value: 3 }),
+    ]);
+    expect(settled.map((s) => (s.status === "fulfilled" ? s.value : String(s.reason)))).toEqual([
+      1,
+      "Error: no key",
+      3,
+    ]);
+    expect(gc.pending).toBe(0);
+  });
+
   test("a lone failing write is rejected without a retry", async () => {
     const { gc, groups } = recorder();
     await expect(gc.submit({ key: "a", value: 7, fail: true })).rejects.toThrow("write 7 refused");

@@ -182,7 +182,27 @@ describe("the server's connection alongside the thread", () => {
     await o.close();
   });
 
-  test("thread batches queue back to back; a server write waits for every batch before it, a batch after it for it", async () => {
+  test("a batch queued behind another is observed from that one's answer, not from its own posting", async () => {
+    const log: string[] = [];
+    const o = await openFile(async (_op, sql, fn) => {
+      const name = sql.includes("RECURSIVE") ? "slow" : "fast";
+      log.push(`observe ${name}`);
+      const out = await fn();
+      log.push(`answered ${name}`);
+      return out;
+    });
+    await Promise.all([
+      o.thread.batch(slowBatch("slow")),
+      o.thread.batch([run("INSERT INTO notes (body) VALUES ('fast')")]),
+    ]);
+    // Both were posted at once (the WriteLock tests show it); the fast one's time starts when the
+    // thread could start it, so its duration, span and slow-query warning are its own.
+    expect(log).toEqual(["observe slow", "answered slow", "observe fast", "answered fast"]);
+    expect(await bodies(o)).toEqual(["slow", "fast"]);
+    await o.close();
+  });
+
+  test("thread batches, a server write between them and a batch after it commit in the order asked", async () => {
     const o = await openFile();
     const done: string[] = [];
     const note = (name: string) => () => done.push(name);

@@ -106,7 +106,8 @@ interface Waiting {
 /**
  * Opens the thread's connection to the database file at `path` (as SQLite resolved it); rejects
  * when it cannot. Batches are observed like the server connection's (duration, span, slow-query
- * log), timed from when they hold the lock.
+ * log), each timed from when the thread could start it: its posting, or the answer to the batch
+ * queued before it.
  */
 export function startWriteThread(
   path: string,
@@ -119,6 +120,8 @@ export function startWriteThread(
   const hold = (on: boolean) => (worker as Worker & { ref(): void; unref(): void })[on ? "ref" : "unref"]();
   const waiting = new Map<number, Waiting>();
   let nextId = 1;
+  /** Settles when the thread has answered every batch posted so far (observed times start there). */
+  let answered: Promise<void> = Promise.resolve();
   let committed = 0;
   let dead: Error | null = null;
   let closing: Promise<void> | null = null;
@@ -146,13 +149,18 @@ export function startWriteThread(
       if (dead) return Promise.reject(dead);
       if (closing) return Promise.reject(new Error("write thread is closed"));
       return lock.run((sent) => {
+        const answer = send(queries);
         // Posted, the batch holds its place in the thread's queue: the next one may follow it.
-        const post = () => {
-          const answer = send(queries);
-          sent();
-          return answer;
-        };
-        return opts.observe ? opts.observe("batch", queries.map((q) => q.sql).join(";\n"), post) : post();
+        sent();
+        const before = answered;
+        answered = answer.then(
+          () => undefined,
+          () => undefined,
+        );
+        const { observe } = opts;
+        if (!observe) return answer;
+        // Timed from when the thread could start it, not including the batch ahead of it.
+        return before.then(() => observe("batch", queries.map((q) => q.sql).join(";\n"), () => answer));
       }, true);
     },
     get usable() {
