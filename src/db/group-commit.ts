@@ -125,8 +125,7 @@ export class GroupCommit<W, R> {
     if (this.inFlight >= this.maxInFlight || this.queue.length === 0) return;
     const group = this.take();
     if (group.length === 0) return;
-    const keys = group.map((p) => p.key);
-    for (const k of keys) this.busy.add(k);
+    for (const p of group) this.busy.add(p.key);
     this.inFlight++;
     this.stats.groups++;
     this.stats.writes += group.length;
@@ -137,23 +136,25 @@ export class GroupCommit<W, R> {
     } catch (err) {
       running = Promise.reject(err); // a `run` that throws at once fails its group like one that rejects
     }
-    void running
-      .then(
-        (results) => ({ group, results }) as Outcome<W, R>,
-        (error: unknown) => ({ group, error }) as Outcome<W, R>,
-      )
-      .then(async (done) => {
-        if (!("results" in done)) await this.failed(done.group, done.error);
-        for (const k of keys) this.busy.delete(k);
-        this.inFlight--;
-        // The next group goes to the database before this one's callers resume: their
-        // continuations (responses, the next requests they let in) then overlap its commit
-        // instead of delaying it.
-        this.start();
-        if ("results" in done) for (const [i, p] of done.group.entries()) p.resolve(done.results[i] as R);
-        this.kick();
-      });
+    void running.then(
+      (results) => this.finish(group, results),
+      async (error: unknown) => {
+        await this.failed(group, error); // each write gets its own outcome
+        this.finish(group, null);
+      },
+    );
     if (this.inFlight < this.maxInFlight) this.kick();
+  }
+
+  /** A group is done: its keys free, the next group started, then its callers resumed (`results` unless it failed). */
+  private finish(group: Pending<W, R>[], results: R[] | null): void {
+    for (const p of group) this.busy.delete(p.key);
+    this.inFlight--;
+    // The next group goes to the database before this one's callers resume: their continuations
+    // (responses, the next requests they let in) then overlap its commit instead of delaying it.
+    this.start();
+    if (results) for (const [i, p] of group.entries()) p.resolve(results[i] as R);
+    this.kick();
   }
 
   /** A group failed, so nothing of it was stored: each write again on its own, with its own outcome. */
@@ -173,8 +174,6 @@ export class GroupCommit<W, R> {
     }
   }
 }
-
-type Outcome<W, R> = { group: Pending<W, R>[]; results: R[] } | { group: Pending<W, R>[]; error: unknown };
 
 /**
  * Runs tasks of the same key one after another (in submission order) and tasks of different keys
