@@ -1,6 +1,7 @@
 import type { Context } from "hono";
 import { HTTPException } from "hono/http-exception";
 import type { ContentfulStatusCode } from "hono/utils/http-status";
+import { isForeignKeyViolation } from "../db/errors";
 import { AppError, defaultTitle, problemType } from "../lib/errors";
 import type { AppEnv } from "./context";
 
@@ -46,6 +47,12 @@ export function toAppError(err: unknown): AppError {
       err.status >= 500 ? undefined : msg,
     );
   }
+  if (isForeignKeyViolation(err))
+    return new AppError(
+      409,
+      "REFERENCE_CHANGED",
+      "Something this request refers to was removed while it was being written; retry",
+    );
   return new AppError(
     500,
     "INTERNAL_ERROR",
@@ -59,6 +66,9 @@ export function onError(err: unknown, c: Context<AppEnv>): Response {
   if (appErr.status >= 500) {
     // The client sees only the requestId; the cause (message, stack) goes to this log line.
     logger?.error({ err, requestId: c.get("requestId"), status: appErr.status }, "request failed");
+  } else if (appErr.code === "REFERENCE_CHANGED") {
+    // A race a route did not guard: worth seeing, with its cause, though the client gets a 409.
+    logger?.warn({ err, requestId: c.get("requestId") }, "write refused by a foreign key");
   } else {
     logger?.debug({ code: appErr.code, status: appErr.status }, "request rejected");
   }

@@ -153,4 +153,14 @@ describe("timers.reconcile-stale (every 5 minutes)", () => {
     // No activity during the timer: it stops where it started, flagged for review.
     expect(await entry(timer)).toMatchObject({ endAt: new Date(t0), flag: "stale_timer" });
   });
+
+  test("the stop is a newer version of the entry, even in the millisecond of its last change", async () => {
+    const ana = await tracker(t);
+    const t0 = t.clock.now().getTime();
+    await ingest(t, ana, [hb(t0 - 120 * MIN, { duration: 60 })]);
+    const timer = await runningTimer(ana, t0 - 90 * MIN); // last changed now (updatedAt = t0)
+    expect(await runJob("timers.reconcile-stale")).toEqual({ stopped: 1 });
+    // An editor holding version t0 must not overwrite the stop (optimistic check on updatedAt).
+    expect((await entry(timer))?.updatedAt).toEqual(new Date(t0 + 1));
+  });
 });

@@ -96,6 +96,7 @@ export function findStaleTimers(db: Db, now: number): Promise<StaleTimer[]> {
 
 /** Stops one running timer at `stopAt`, flagged `stale_timer`; a no-op when it is no longer running. */
 export function stopStaleTimer(db: Db, t: StaleTimer, now: number) {
-  return db.run(sql`UPDATE time_entries SET end_at = ${t.stop_at}, flag = 'stale_timer', updated_at = ${now}
+  // A version later than any the entry had (time_entries.updatedAt only moves forward: see nextVersion).
+  return db.run(sql`UPDATE time_entries SET end_at = ${t.stop_at}, flag = 'stale_timer', updated_at = max(${now}, updated_at + 1)
     WHERE id = ${t.id} AND org_id = ${t.org_id} AND end_at IS NULL AND deleted_at IS NULL`);
 }

@@ -20,6 +20,7 @@ import {
   listedMember,
   MAX_ENTRY_MS,
   MAX_MANUAL_ENTRY_MS,
+  newTags,
   overlapError,
   type TimeDeps,
 } from "./time.service";
@@ -73,8 +74,9 @@ export async function createEntry(deps: TimeDeps, actor: Actor, input: ManualEnt
   const start = new Date(input.start);
   const end = new Date(input.end);
   checkInterval(start, end);
-  const tagIds = [...new Set(input.tagIds ?? [])];
-  const { projectBillable } = await checkRefs(deps.db, actor.orgId, { projectId: input.projectId, tagIds });
+  const refs = { projectId: input.projectId, tagIds: input.tagIds ?? [] };
+  const tagIds = newTags(refs.tagIds);
+  const { projectBillable } = await checkRefs(deps.db, actor.orgId, refs);
   const settings = await readSettings(deps.db, actor.orgId);
   const now = deps.clock.now();
   const row: repo.EntryRow = {
@@ -95,7 +97,10 @@ export async function createEntry(deps: TimeDeps, actor: Actor, input: ManualEnt
   };
   const span = { orgId: actor.orgId, memberId, start, end, maxEntryMs: MAX_ENTRY_MS, excludeId: row.id };
   for (let attempt = 0; attempt < ATTEMPTS; attempt++) {
-    const items: Item[] = repo.insertEntryItems(deps.db, row, tagIds);
+    const items: Item[] = [
+      ...repo.refsGuard(deps.db, actor.orgId, { projectId: row.projectId, tagIds }),
+      ...repo.insertEntryItems(deps.db, row, tagIds),
+    ];
     if (settings.overlapPolicy === "refuse") {
       const clash = await repo.findOverlap(deps.db, span);
       if (clash) throw overlapError(clash);
@@ -119,7 +124,8 @@ export async function createEntry(deps: TimeDeps, actor: Actor, input: ManualEnt
       await commit(deps, items, [created]);
       return entryView(row, tagIds, now);
     } catch (err) {
-      if (!isGuardFailure(err)) throw err; // an overlapping entry was committed meanwhile: re-check
+      if (!isGuardFailure(err)) throw err; // an overlapping entry was committed meanwhile: re-check,
+      await checkRefs(deps.db, actor.orgId, refs); // or the project or a tag went (422)
     }
   }
   throw conflict();
@@ -213,25 +219,51 @@ export async function updateEntry(
         { path: "start", message: "a running timer cannot start in the future", code: "future" },
       ]);
     const tagIds = patch.tagIds ? [...new Set(patch.tagIds)] : beforeTags;
-    const newTags = tagIds.filter((t) => !beforeTags.includes(t));
-    const projectChanged = patch.projectId !== undefined && patch.projectId !== before.projectId;
+    const added = newTags(tagIds, beforeTags);
+    const projectId = patch.projectId !== undefined ? patch.projectId : before.projectId;
+    const projectChanged = projectId !== before.projectId;
     await checkRefs(deps.db, actor.orgId, {
-      projectId: projectChanged ? patch.projectId : null,
-      tagIds: newTags,
+      projectId: projectChanged ? projectId : null,
+      tagIds: patch.tagIds,
+      kept: beforeTags,
     });
+    const description = patch.description ?? before.description;
+    const billable = patch.billable ?? before.billable;
+    const tagsChanged = added.length > 0 || tagIds.length !== beforeTags.length;
+    // What differs from the stored entry: nothing (an empty or same-values PATCH) writes nothing.
+    const changes = (Object.keys(patch) as (keyof EntryPatch)[]).filter(
+      (k) =>
+        patch[k] !== undefined &&
+        (
+          {
+            start: start.getTime() !== before.startAt.getTime(),
+            end: end?.getTime() !== before.endAt?.getTime(),
+            projectId: projectChanged,
+            description: description !== before.description,
+            billable: billable !== before.billable,
+            tagIds: tagsChanged,
+          } satisfies Record<keyof EntryPatch, boolean>
+        )[k],
+    );
+    if (changes.length === 0) return entryView(before, beforeTags, now);
 
     const set = {
       startAt: start,
       endAt: end,
-      projectId: patch.projectId !== undefined ? patch.projectId : before.projectId,
-      description: patch.description ?? before.description,
-      billable: patch.billable ?? before.billable,
+      projectId,
+      description,
+      billable,
       // Strictly later than the version read, so the optimistic check never confuses two writes.
-      updatedAt: new Date(Math.max(now.getTime(), before.updatedAt.getTime() + 1)),
+      updatedAt: repo.nextVersion(now, before.updatedAt),
     };
-    const changes = (Object.keys(patch) as (keyof EntryPatch)[]).filter((k) => patch[k] !== undefined);
-    const items: Item[] = repo.updateItems(deps.db, actor.orgId, id, before.updatedAt, set);
-    if (patch.tagIds) items.push(...repo.replaceTagsItems(deps.db, id, tagIds));
+    const items: Item[] = [
+      ...repo.refsGuard(deps.db, actor.orgId, {
+        projectId: projectChanged ? projectId : null,
+        tagIds: added,
+      }),
+      ...repo.updateItems(deps.db, actor.orgId, id, before.updatedAt, set),
+    ];
+    if (tagsChanged) items.push(...repo.replaceTagsItems(deps.db, id, tagIds));
     const span = {
       orgId: actor.orgId,
       memberId: before.memberId,
@@ -266,7 +298,7 @@ export async function updateEntry(
       await commit(deps, items, [updated]);
       return entryView(after, tagIds, now);
     } catch (err) {
-      if (!isGuardFailure(err)) throw err; // changed, deleted or overlapped meanwhile: re-read
+      if (!isGuardFailure(err)) throw err; // changed, deleted, overlapped or a reference gone: re-read
     }
   }
   throw conflict();
@@ -289,7 +321,7 @@ export async function deleteEntry(deps: TimeDeps, actor: Actor, id: string, atte
     },
     actor,
   );
-  const at = new Date(Math.max(now.getTime(), before.updatedAt.getTime() + 1));
+  const at = repo.nextVersion(now, before.updatedAt);
   try {
     await commit(
       deps,

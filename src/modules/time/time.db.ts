@@ -1,6 +1,7 @@
 import { type SQL, sql } from "drizzle-orm";
 import type { BatchItem } from "drizzle-orm/batch";
 import type { Db } from "../../db/client";
+import { errorMessages } from "../../db/errors";
 
 /**
  * Helpers for atomic writes without interactive transactions (D1 has none): a `db.batch` is one
@@ -29,20 +30,9 @@ export function runBatch(db: Db, items: Item[]) {
   return db.batch(items as [Item, ...Item[]]);
 }
 
-/** Every message along an error's `cause` chain (drizzle and libSQL wrap the SQLite error). */
-function messages(err: unknown): string {
-  const out: string[] = [];
-  let e: unknown = err;
-  for (let i = 0; e && i < 5; i++) {
-    out.push(String((e as { message?: unknown }).message ?? e));
-    e = (e as { cause?: unknown }).cause;
-  }
-  return out.join(" | ");
-}
-
 /** True when a guard of this module aborted the batch. */
 export function isGuardFailure(err: unknown): boolean {
-  return messages(err).includes(GUARD_FAILED);
+  return errorMessages(err).includes(GUARD_FAILED);
 }
 
 /**
@@ -50,6 +40,6 @@ export function isGuardFailure(err: unknown): boolean {
  * refused the write. Partial indexes report their columns the same way.
  */
 export function isUniqueViolation(err: unknown, target: string): boolean {
-  const m = messages(err);
+  const m = errorMessages(err);
   return m.includes("UNIQUE constraint failed") && m.includes(target);
 }

@@ -1,6 +1,6 @@
-import { and, desc, eq, gt, gte, isNotNull, isNull, lt, ne, or, type SQL, sql } from "drizzle-orm";
+import { and, desc, eq, gt, gte, inArray, isNotNull, isNull, lt, ne, or, type SQL, sql } from "drizzle-orm";
 import type { Db } from "../../db/client";
-import { timeEntries, timeEntryTags } from "../../db/schema";
+import { projects, tags, timeEntries, timeEntryTags } from "../../db/schema";
 import { abortIf, changedOneRow, type Item } from "./time.db";
 
 export type EntryRow = typeof timeEntries.$inferSelect;
@@ -105,15 +105,64 @@ export function insertEntryItems(db: Db, row: NewEntryRow & { id: string }, tagI
   return items;
 }
 
-/** Stops a running entry; the guard aborts the batch if it was no longer running. */
-export function stopItems(db: Db, orgId: string, id: string, end: Date, flag: string | null): Item[] {
+/**
+ * The version (`updatedAt`) a change made at `now` gives a row last changed at `previous`: strictly
+ * later, so an optimistic writer holding `previous` never mistakes the new state for the one it read
+ * (two changes in one millisecond, or a clock behind the row's last change).
+ */
+export const nextVersion = (now: Date, previous: Date) =>
+  new Date(Math.max(now.getTime(), previous.getTime() + 1));
+
+/**
+ * Stops a running entry at `end`, as of version `at` (`nextVersion` of the one read): the guard
+ * aborts the batch if it was no longer running or changed since it was read, and the caller re-reads.
+ */
+export function stopItems(
+  db: Db,
+  running: Pick<EntryRow, "orgId" | "id" | "updatedAt">,
+  end: Date,
+  at: Date,
+  flag: string | null,
+): Item[] {
   return [
     db
       .update(timeEntries)
-      .set({ endAt: end, updatedAt: end, ...(flag ? { flag } : {}) })
-      .where(and(eq(timeEntries.orgId, orgId), eq(timeEntries.id, id), isNull(timeEntries.endAt), live)),
+      .set({ endAt: end, updatedAt: at, ...(flag ? { flag } : {}) })
+      .where(
+        and(
+          eq(timeEntries.orgId, running.orgId),
+          eq(timeEntries.id, running.id),
+          eq(timeEntries.updatedAt, running.updatedAt),
+          isNull(timeEntries.endAt),
+          live,
+        ),
+      ),
     changedOneRow(db),
   ];
+}
+
+/**
+ * Aborts the batch unless the project (when given) and every tag of `tagIds` (distinct) are still the
+ * organization's and not archived: what `checkRefs` read holds at commit. Put before the rows that
+ * reference them, or a project or tag deleted meanwhile fails the foreign key instead of this guard.
+ */
+export function refsGuard(db: Db, orgId: string, refs: { projectId?: string | null; tagIds: string[] }) {
+  const items: Item[] = [];
+  if (refs.projectId) {
+    const p = db
+      .select({ one: sql`1` })
+      .from(projects)
+      .where(and(eq(projects.orgId, orgId), eq(projects.id, refs.projectId), isNull(projects.archivedAt)));
+    items.push(abortIf(db, sql`NOT EXISTS ${p}`));
+  }
+  if (refs.tagIds.length) {
+    const t = db
+      .select({ n: sql`count(*)` })
+      .from(tags)
+      .where(and(eq(tags.orgId, orgId), inArray(tags.id, refs.tagIds), isNull(tags.archivedAt)));
+    items.push(abortIf(db, sql`(${t}) <> ${refs.tagIds.length}`));
+  }
+  return items;
 }
 
 /**

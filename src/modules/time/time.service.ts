@@ -118,12 +118,14 @@ export async function listedMember(
 
 /**
  * Project and tags of an entry must belong to the organization and be active (archived ones keep
- * their entries but accept no new references). Errors name the field: `projectId`, `tagIds.<i>`.
+ * their entries but accept no new references: tags in `kept`, already on the entry, are not checked).
+ * Errors name the field as the request sent it: `projectId`, `tagIds.<i>` (its index in `tagIds`,
+ * repeats included).
  */
 export async function checkRefs(
   db: Db,
   orgId: string,
-  refs: { projectId?: string | null; tagIds?: string[] },
+  refs: { projectId?: string | null; tagIds?: string[]; kept?: readonly string[] },
 ): Promise<{ projectBillable: boolean | null }> {
   const errors: FieldError[] = [];
   let projectBillable: boolean | null = null;
@@ -134,9 +136,11 @@ export async function checkRefs(
     else if (p.archivedAt) errors.push({ path: "projectId", message: "is archived", code: "archived" });
     else projectBillable = p.billable;
   }
-  if (refs.tagIds?.length) {
-    const found = new Map((await tagsByIds(db, orgId, refs.tagIds)).map((t) => [t.id, t]));
-    refs.tagIds.forEach((id, i) => {
+  const added = newTags(refs.tagIds ?? [], refs.kept ?? []);
+  if (added.length) {
+    const found = new Map((await tagsByIds(db, orgId, added)).map((t) => [t.id, t]));
+    refs.tagIds?.forEach((id, i) => {
+      if (refs.kept?.includes(id)) return;
       const t = found.get(id);
       if (!t)
         errors.push({ path: `tagIds.${i}`, message: "is not a tag of this organization", code: "not_found" });
@@ -146,6 +150,10 @@ export async function checkRefs(
   if (errors.length) throw invalid(errors);
   return { projectBillable };
 }
+
+/** The distinct tags of `tagIds` not in `kept`: the new references an entry's write must guard. */
+export const newTags = (tagIds: readonly string[], kept: readonly string[] = []) =>
+  [...new Set(tagIds)].filter((t) => !kept.includes(t));
 
 const iso = (d: Date | null) => d?.toISOString() ?? null;
 
@@ -183,8 +191,9 @@ const timerRunning = (id: string) =>
  * (or gets 409), so exactly one timer runs per member.
  */
 export async function startTimer(deps: TimeDeps, actor: Actor, input: TimerInput): Promise<EntryView> {
-  const tagIds = [...new Set(input.tagIds ?? [])];
-  const { projectBillable } = await checkRefs(deps.db, actor.orgId, { projectId: input.projectId, tagIds });
+  const refs = { projectId: input.projectId, tagIds: input.tagIds ?? [] };
+  const tagIds = newTags(refs.tagIds);
+  const { projectBillable } = await checkRefs(deps.db, actor.orgId, refs);
   const settings = await readSettings(deps.db, actor.orgId);
   for (let attempt = 0; attempt < ATTEMPTS; attempt++) {
     const running = await repo.findRunning(deps.db, actor.orgId, actor.memberId);
@@ -201,11 +210,13 @@ export async function startTimer(deps: TimeDeps, actor: Actor, input: TimerInput
       const clash = await repo.findOverlap(deps.db, { ...span, excludeId: running?.id });
       if (clash) throw overlapError(clash);
     }
-    const items: Item[] = [];
+    const items: Item[] = repo.refsGuard(deps.db, actor.orgId, { projectId: input.projectId, tagIds });
     const events: DomainEvent[] = [];
     if (running) {
       const stop = stopAt(running, now);
-      items.push(...repo.stopItems(deps.db, actor.orgId, running.id, stop.end, stop.flag));
+      items.push(
+        ...repo.stopItems(deps.db, running, stop.end, repo.nextVersion(now, running.updatedAt), stop.flag),
+      );
       events.push(stoppedEvent(deps, actor, running, stop.end));
     }
     const row: repo.EntryRow = {
@@ -234,6 +245,7 @@ export async function startTimer(deps: TimeDeps, actor: Actor, input: TimerInput
     } catch (err) {
       const lostRace = isUniqueViolation(err, "time_entries.member_id") || isGuardFailure(err);
       if (!lostRace) throw err;
+      await checkRefs(deps.db, actor.orgId, refs); // 422 when the project or a tag went meanwhile
       if (settings.timerMode === "refuse") {
         const winner = await repo.findRunning(deps.db, actor.orgId, actor.memberId);
         if (winner) throw timerRunning(winner.id);
@@ -275,17 +287,18 @@ export async function stopTimer(deps: TimeDeps, actor: Actor): Promise<EntryView
     if (!running) break;
     const now = deps.clock.now();
     const stop = stopAt(running, now);
+    const at = repo.nextVersion(now, running.updatedAt);
     try {
-      await commit(deps, repo.stopItems(deps.db, actor.orgId, running.id, stop.end, stop.flag), [
+      await commit(deps, repo.stopItems(deps.db, running, stop.end, at, stop.flag), [
         stoppedEvent(deps, actor, running, stop.end),
       ]);
     } catch (err) {
-      if (isGuardFailure(err)) continue; // stopped or deleted concurrently: look again
+      if (isGuardFailure(err)) continue; // stopped, edited or deleted concurrently: look again
       throw err;
     }
     const tags = await repo.tagIdsOf(deps.db, [running.id]);
     return entryView(
-      { ...running, endAt: stop.end, updatedAt: stop.end, flag: stop.flag ?? running.flag },
+      { ...running, endAt: stop.end, updatedAt: at, flag: stop.flag ?? running.flag },
       tags.get(running.id) ?? [],
       now,
     );
