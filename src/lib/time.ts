@@ -133,3 +133,14 @@ export function clockTime(at: Date, tz: string): string {
     timeZoneName: "short",
   }).format(at);
 }
+
+/**
+ * Seconds from `start` to `end` as a user reads them off the clock: both truncated to the whole
+ * second (09:00:00.7 to 09:15:00.4 is 900 s). Entry durations, their events and reports all count so,
+ * and so pieces of an entry add up to the entry and groups to the total.
+ */
+export function wholeSecondsBetween(start: Date | number, end: Date | number): number {
+  const s = typeof start === "number" ? start : start.getTime();
+  const e = typeof end === "number" ? end : end.getTime();
+  return Math.floor(e / 1000) - Math.floor(s / 1000);
+}

@@ -51,7 +51,9 @@ export class SharpImageProcessor implements ImageProcessor {
 
     let meta: Metadata;
     try {
-      meta = await sharp(bytes, input).metadata();
+      // The header only: no pixel limit here, so an image over it is named as such (below), not
+      // refused as undecodable by sharp's own limit check.
+      meta = await sharp(bytes, { ...input, limitInputPixels: false }).metadata();
     } catch (err) {
       throw new ImageInputError(`not a decodable ${format} image: ${(err as Error).message}`);
     }

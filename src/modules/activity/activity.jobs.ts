@@ -1,4 +1,5 @@
 import { defineJob } from "../../jobs/define";
+import { wholeSecondsBetween } from "../../lib/time";
 import { changedOneRow, isGuardFailure, runBatch } from "../time/time.db";
 import "./activity.events";
 import { expirePresence, findStaleTimers, stopStaleTimer } from "./presence.repo";
@@ -54,7 +55,7 @@ export const staleTimersJob = defineJob({
           entryId: t.id,
           startAt: new Date(t.start_at).toISOString(),
           endAt,
-          durationSeconds: Math.round((t.stop_at - t.start_at) / 1000),
+          durationSeconds: wholeSecondsBetween(t.start_at, t.stop_at),
         },
         { orgId: t.org_id, actor: "system" },
       );

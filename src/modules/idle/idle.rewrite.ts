@@ -1,5 +1,6 @@
 import type { DomainEvent } from "../../events/types";
 import { newId } from "../../lib/ids";
+import { wholeSecondsBetween } from "../../lib/time";
 import type { Item } from "../time/time.db";
 import * as entries from "../time/time.repo";
 import { type Actor, event, type TimeDeps } from "../time/time.service";
@@ -109,7 +110,7 @@ export function applyPieces(
         {
           ...base(kept),
           endAt: kept.endAt.toISOString(),
-          durationSeconds: Math.round((kept.endAt.getTime() - kept.startAt.getTime()) / 1000),
+          durationSeconds: wholeSecondsBetween(kept.startAt, kept.endAt),
         },
         actor,
       ),

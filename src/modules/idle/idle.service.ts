@@ -3,6 +3,7 @@ import type { IdlePeriodStatus } from "../../db/schema";
 import type { DomainEvent } from "../../events/types";
 import { AppError } from "../../lib/errors";
 import { CursorInstant, decodeCursor, pageOf } from "../../lib/pagination";
+import { wholeSecondsBetween } from "../../lib/time";
 import { type Item, isGuardFailure } from "../time/time.db";
 import * as entries from "../time/time.repo";
 import {
@@ -51,7 +52,7 @@ export function periodView(r: repo.IdlePeriodRow, now: Date): IdlePeriodView {
     start: r.startAt.toISOString(),
     end: r.endAt?.toISOString() ?? null,
     ongoing: r.endAt === null,
-    durationSeconds: Math.max(0, Math.round((end.getTime() - r.startAt.getTime()) / 1000)),
+    durationSeconds: Math.max(0, wholeSecondsBetween(r.startAt, end)),
     status: r.status,
     detectedAt: r.detectedAt.toISOString(),
     resolvedAt: r.resolvedAt?.toISOString() ?? null,

@@ -2,7 +2,15 @@ import { z } from "@hono/zod-openapi";
 import type { Db } from "../../db/client";
 import { AppError, type FieldError } from "../../lib/errors";
 import { CursorInstant, decodeCursor, pageOf } from "../../lib/pagination";
-import { addDays, dateSpan, localDate, localDayRange, startOfWeek, type WeekStart } from "../../lib/time";
+import {
+  addDays,
+  dateSpan,
+  localDate,
+  localDayRange,
+  startOfWeek,
+  type WeekStart,
+  wholeSecondsBetween,
+} from "../../lib/time";
 import type { Clock } from "../../ports/clock";
 import { MAX_ENTRY_MS } from "../time/time.service";
 import { readSettings } from "../tracking-settings/tracking-settings.service";
@@ -107,7 +115,9 @@ function buckets(from: string, to: string, tz: string, weekStart: WeekStart): re
   // Day indices are computed against a 24-hour grid (reports.repo); DST moves days by an hour or
   // two, but a zone that skipped or repeated a whole date (Pacific/Apia, December 2011) cannot be.
   const first = days[0]?.start ?? 0;
-  if (days.some((d, i) => Math.abs(d.start - first - i * 86_400_000) >= 43_200_000))
+  // Each day's start and end are checked: a skipped date alone (or last in the range) has no length.
+  const off = (at: number, i: number) => Math.abs(at - first - i * 86_400_000) >= 43_200_000;
+  if (days.some((d, i) => off(d.start, i) || off(d.end, i + 1)))
     throw invalid([
       {
         path: "tz",
@@ -339,7 +349,7 @@ export async function detailed(deps: ReportDeps, v: Viewer, q: DetailedQuery) {
     repo.entryTags(deps.db, entryIds),
   ]);
   const data = page.data.map((e) => {
-    const ms = (e.endAt?.getTime() ?? e.startAt.getTime()) - e.startAt.getTime();
+    const ms = wholeSecondsBetween(e.startAt, e.endAt ?? e.startAt) * 1000;
     return {
       id: e.id,
       memberId: e.memberId,

@@ -1,5 +1,6 @@
 import type { Db } from "../../db/client";
 import type { EventBus } from "../../events/bus";
+import { MIN_INSTANT } from "../../http/fields";
 import { randomBase62, sha256Hex } from "../../lib/crypto";
 import { AppError } from "../../lib/errors";
 import { newId } from "../../lib/ids";
@@ -103,6 +104,9 @@ export async function uploadScreenshot(
   const takenAt = input.takenAt ?? now;
   if (takenAt.getTime() > now.getTime() + MAX_FUTURE_SKEW_MS)
     throw fieldError("takenAt", "is in the future", "future_time");
+  // As heartbeats and entries: an agent whose clock was reset would otherwise file its screenshots
+  // decades back, at the far end of every listing.
+  if (takenAt.getTime() < MIN_INSTANT) throw fieldError("takenAt", "must be after 2000-01-01", "too_small");
 
   const memberId = await findMembershipId(db, agent.orgId, agent.userId);
   if (!memberId) throw new AppError(403, "FORBIDDEN", "The agent's member is no longer in this organization");
@@ -194,11 +198,14 @@ export async function uploadScreenshot(
     { orgId: agent.orgId, actor: agent.tokenId },
   );
   try {
-    await Promise.all([
+    // Every write settles before any is judged: one failing must not leave the others to land
+    // after the clean-up below, as objects no row refers to.
+    const writes = await Promise.allSettled([
       blobs.put(row.imageKey, processed.full.bytes, { contentType: "image/jpeg" }),
       blobs.put(row.mediumKey, medium.bytes, { contentType: "image/jpeg" }),
       blobs.put(row.smallKey, small.bytes, { contentType: "image/jpeg" }),
     ]);
+    for (const w of writes) if (w.status === "rejected") throw w.reason;
     await db.batch([repo.insertScreenshot(db, row), ...events.record(event)]);
   } catch (err) {
     await removeBlobs();

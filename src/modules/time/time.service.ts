@@ -3,6 +3,7 @@ import type { EventBus } from "../../events/bus";
 import type { DomainEvent, EventType } from "../../events/types";
 import { AppError, type FieldError } from "../../lib/errors";
 import { newId } from "../../lib/ids";
+import { wholeSecondsBetween } from "../../lib/time";
 import type { Clock } from "../../ports/clock";
 import { findMembershipId, memberExists } from "../orgs/orgs.repo";
 import { projectsByIds, tagsByIds } from "../projects/projects.repo";
@@ -66,7 +67,7 @@ export function entryView(r: repo.EntryRow, tagIds: string[], now: Date): EntryV
     start: r.startAt.toISOString(),
     end: r.endAt?.toISOString() ?? null,
     running: r.endAt === null,
-    durationSeconds: Math.max(0, Math.round((end.getTime() - r.startAt.getTime()) / 1000)),
+    durationSeconds: Math.max(0, wholeSecondsBetween(r.startAt, end)),
     source: r.source,
     flag: r.flag,
     tagIds,
@@ -274,7 +275,7 @@ function stoppedEvent(deps: TimeDeps, actor: Actor, r: repo.EntryRow, end: Date)
     {
       ...base(r),
       endAt: end.toISOString(),
-      durationSeconds: Math.round((end.getTime() - r.startAt.getTime()) / 1000),
+      durationSeconds: wholeSecondsBetween(r.startAt, end),
     },
     actor,
   );
