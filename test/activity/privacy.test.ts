@@ -15,7 +15,7 @@ describe("privacy rules", () => {
     expect(applyPrivacy(hb, rules)).toEqual({ app: "Firefox", title: REDACTED, url: REDACTED });
     const drop = compileRules(JSON.stringify([{ field: "app", pattern: "^Fire", action: "drop" }]));
     expect(applyPrivacy(hb, drop)).toBeNull();
-    // Patterns are case-sensitive (no flags); a missing field never matches.
+    // Patterns are case-sensitive unless they say (?i); a missing field never matches.
     const none = compileRules(JSON.stringify([{ field: "title", pattern: "payroll", action: "drop" }]));
     expect(applyPrivacy(hb, none)).toEqual(hb);
     expect(
@@ -38,6 +38,36 @@ describe("privacy rules", () => {
     expect(applyPrivacy(hb, compileRules("{}"))).toBeNull();
     // Whatever fields the input has: a screenshot may carry no app, title or url at all.
     expect(applyPrivacy({ app: null, title: null, url: null }, compileRules("not json"))).toBeNull();
+  });
+
+  test("patterns match in linear time: rules that backtrack exponentially in JavaScript are harmless", () => {
+    // With RegExp, each of these takes 2^n steps on a value of n characters that does not match:
+    // ~1 s at 26 characters and doubling with each one (any web page sets its own window title).
+    const rules = compileRules(
+      JSON.stringify([
+        { field: "title", pattern: "(\\w+\\s?)+$", action: "redact" },
+        { field: "title", pattern: "(a|aa)+$", action: "redact" },
+        { field: "title", pattern: "a.*a.*a.*a.*a.*b", action: "drop" },
+      ]),
+    );
+    expect(rules.invalid).toEqual([]);
+    const title = `${"a".repeat(2000)}!`;
+    // None matches (the `!` ends it), so the heartbeat is kept as it was.
+    expect(applyPrivacy({ ...hb, title }, rules)).toEqual({ ...hb, title });
+    // And they still match what they should.
+    expect(applyPrivacy({ ...hb, title: "aaa" }, rules)?.title).toBe(REDACTED);
+  });
+
+  test("RE2 syntax: (?i) for case-insensitive; a pattern saved before RE2 that only RegExp knows still applies", () => {
+    const ci = compileRules(JSON.stringify([{ field: "title", pattern: "(?i)payroll", action: "drop" }]));
+    expect(applyPrivacy(hb, ci)).toBeNull();
+    // Lookahead: refused by today's settings, but a stored rule keeps working as it did.
+    const legacy = compileRules(
+      JSON.stringify([{ field: "title", pattern: "Pay(?=roll)", action: "redact" }]),
+    );
+    expect(legacy.invalid).toEqual([]);
+    expect(applyPrivacy(hb, legacy)?.title).toBe(REDACTED);
+    expect(applyPrivacy({ ...hb, title: "Payday" }, legacy)?.title).toBe("Payday");
   });
 
   test("domains: host of http(s) URLs, lower case, without www.", () => {

@@ -31,7 +31,11 @@ export const PrivacyRuleSchema = z
         const problem = patternProblem(p);
         if (problem) ctx.addIssue({ code: "custom", message: problem });
       })
-      .openapi({ example: "(?:bank|payroll)", description: "JavaScript regular expression, no flags" }),
+      .openapi({
+        example: "(?:bank|payroll)",
+        description:
+          "RE2 regular expression (linear-time matching; no lookaround or backreferences), matched anywhere in the value; case-sensitive unless it starts with `(?i)`",
+      }),
     action: z.enum(PRIVACY_ACTIONS).openapi({ example: "redact" }),
   })
   .openapi("PrivacyRule", {

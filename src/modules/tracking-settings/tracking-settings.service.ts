@@ -1,3 +1,4 @@
+import { RE2JS } from "re2js";
 import type { Db } from "../../db/client";
 import type { OVERLAP_POLICIES, TIMER_MODES } from "../../db/schema";
 import type { WeekStart } from "../../lib/time";
@@ -42,19 +43,17 @@ export interface TrackingSettings {
 }
 
 /**
- * Why a pattern is refused, or null when it is acceptable. Patterns run against every heartbeat
- * of the organization, so besides compiling they must not invite catastrophic backtracking: a
- * quantified group that itself ends in a quantifier (`(a+)+`, `(\w*)*`, `(x{2,})+`) is refused.
+ * Why a pattern is refused, or null when it is acceptable: rules are RE2 syntax, matched in linear
+ * time (activity/privacy.ts), so what RE2 cannot compile (lookaround, backreferences) is refused.
  */
 export function patternProblem(pattern: string): string | null {
   try {
-    new RegExp(pattern);
-  } catch {
-    return "is not a valid regular expression";
+    RE2JS.compile(pattern);
+    return null;
+  } catch (err) {
+    const why = (err as Error).message.replace(/^error parsing regexp: /, "");
+    return `is not an RE2 regular expression (lookaround and backreferences are not supported): ${why}`;
   }
-  if (/[+*}]\)[+*{]/.test(pattern) || /[+*}]\)\?[+*{]/.test(pattern))
-    return "nests quantifiers (catastrophic backtracking risk)";
-  return null;
 }
 
 function parseRules(json: string): PrivacyRule[] {
