@@ -161,18 +161,29 @@ export interface IngestWrite {
   presence: { lastActivityAt: number; lastInputAt: number | null; latestTime: number; latestIdle: boolean };
 }
 
+/**
+ * What presence reads of a heartbeat: its timing and input, no content. Presence follows every new
+ * heartbeat an agent sends, those a privacy rule drops included: they hold nothing once dropped, but
+ * the member was there (else typing only in a dropped app looked like an agent gone silent — offline,
+ * and a running timer stopped as stale).
+ */
+export type PresenceSample = Pick<
+  StoredHeartbeat,
+  "time" | "clientId" | "durationMs" | "idle" | "keyboard" | "mouse"
+>;
+
 /** Whether a heartbeat shows input: not idle, and some keyboard or mouse events when it counts them. */
-export function showsInput(h: StoredHeartbeat): boolean {
+export function showsInput(h: PresenceSample): boolean {
   if (h.idle) return false;
   if (h.keyboard == null && h.mouse == null) return true;
   return (h.keyboard ?? 0) + (h.mouse ?? 0) > 0;
 }
 
 /** Presence facts of new heartbeats (times capped at the server's clock). */
-function presenceOf(rows: StoredHeartbeat[], now: number): IngestWrite["presence"] {
+function presenceOf(rows: readonly PresenceSample[], now: number): IngestWrite["presence"] {
   let lastActivityAt = 0;
   let lastInputAt: number | null = null;
-  let latest = rows[0] as StoredHeartbeat;
+  let latest = rows[0] as PresenceSample;
   for (const h of rows) {
     const end = Math.min(h.time + h.durationMs, now);
     lastActivityAt = Math.max(lastActivityAt, end);
@@ -198,7 +209,10 @@ export function planIngest(
     idleThresholdMs: number;
     status: Presence;
   },
+  /** New heartbeats not stored (dropped by privacy rules): they count for presence only. */
+  alsoSeen: readonly PresenceSample[] = [],
 ): IngestWrite {
+  if (rows.length === 0) return { ...presenceOnly(state, a), presence: presenceOf(alsoSeen, a.now) };
   const stream = [...state.after, ...rows].sort(compareKeys);
   const pieces = buildPieces(state.carry, stream, a.pulsetimeMs);
   return {
@@ -215,7 +229,29 @@ export function planIngest(
     rebuildFrom: state.carry ? { time: state.carry.lastTime, clientId: state.carry.lastClientId } : "all",
     pieces,
     deltas: hourDeltas(state.replaced, pieces),
-    presence: presenceOf(rows, a.now),
+    presence: presenceOf(alsoSeen.length ? [...rows, ...alsoSeen] : rows, a.now),
+  };
+}
+
+/** A write of presence alone: nothing stored, no span rebuilt, the same guards. */
+function presenceOnly(
+  state: IngestState,
+  a: { orgId: string; memberId: string; now: number; idleThresholdMs: number; status: Presence },
+): Omit<IngestWrite, "presence"> {
+  return {
+    orgId: a.orgId,
+    memberId: a.memberId,
+    now: a.now,
+    idleThresholdMs: a.idleThresholdMs,
+    expect: {
+      version: state.member?.version ?? null,
+      status: a.status,
+      settingsUpdatedAt: state.member?.settingsUpdatedAt ?? null,
+    },
+    heartbeats: [],
+    rebuildFrom: null,
+    pieces: [],
+    deltas: [],
   };
 }
 

@@ -15,6 +15,7 @@ import {
   INGEST_ATTEMPTS,
   type IngestKey,
   type IngestState,
+  type PresenceSample,
   planIngest,
   readIngestState,
   type StoredHeartbeat,
@@ -87,12 +88,12 @@ export function prepareHeartbeats(
   keys: Key[],
   rulesJson: string | null,
   known: Set<string>,
-): { rows: StoredHeartbeat[]; duplicates: number; dropped: number } {
+): { rows: StoredHeartbeat[]; duplicates: number; dropped: PresenceSample[] } {
   const rules = compileRules(rulesJson);
   const isNew = firstSightings(known);
   const rows: StoredHeartbeat[] = [];
   let duplicates = 0;
-  let dropped = 0;
+  const dropped: PresenceSample[] = [];
   for (let i = 0; i < input.length; i++) {
     const h = input[i] as HeartbeatInput;
     const { time } = keys[i] as Key;
@@ -102,7 +103,15 @@ export function prepareHeartbeats(
     }
     const kept = applyPrivacy({ app: h.app, title: h.title ?? null, url: h.url ?? null }, rules);
     if (!kept) {
-      dropped++;
+      const durationMs = Math.round(h.duration * 1000);
+      dropped.push({
+        clientId: h.id,
+        time,
+        durationMs,
+        idle: h.idle,
+        keyboard: h.keyboard ?? null,
+        mouse: h.mouse ?? null,
+      });
       continue;
     }
     rows.push({
@@ -191,16 +200,22 @@ async function attempt(
   const member = state.member;
   if (!member) throw new AppError(403, "FORBIDDEN", "This agent's member is no longer in the organization");
   const { rows, duplicates, dropped } = prepareHeartbeats(input, keys, member.privacyRules, state.known);
-  const base = { orgId: agent.orgId, memberId: member.id, duplicates, dropped };
-  if (rows.length === 0) return { ...base, accepted: 0, status: member.status };
-  const plan = planIngest(state, rows, {
-    orgId: agent.orgId,
-    memberId: member.id,
-    now,
-    pulsetimeMs: (member.pulsetimeSeconds ?? DEFAULT_PULSETIME_S) * 1000,
-    idleThresholdMs: (member.idleThresholdSeconds ?? DEFAULT_IDLE_THRESHOLD_S) * 1000,
-    status: member.status,
-  });
+  const base = { orgId: agent.orgId, memberId: member.id, duplicates, dropped: dropped.length };
+  // A retried batch (all stored already) says nothing new; dropped heartbeats still count for presence.
+  if (rows.length === 0 && dropped.length === 0) return { ...base, accepted: 0, status: member.status };
+  const plan = planIngest(
+    state,
+    rows,
+    {
+      orgId: agent.orgId,
+      memberId: member.id,
+      now,
+      pulsetimeMs: (member.pulsetimeSeconds ?? DEFAULT_PULSETIME_S) * 1000,
+      idleThresholdMs: (member.idleThresholdSeconds ?? DEFAULT_IDLE_THRESHOLD_S) * 1000,
+      status: member.status,
+    },
+    dropped,
+  );
   let next: Presence;
   try {
     next = (await ingestWriter(db).submit(plan)) ?? member.status;
@@ -208,7 +223,9 @@ async function attempt(
     if (isGuardFailure(err)) return null;
     throw err;
   }
-  ingestTails.remember(agent.orgId, agent.userId, member, plan, next);
+  // A presence-only write moved the version without a span to carry: the next batch reads again.
+  if (rows.length) ingestTails.remember(agent.orgId, agent.userId, member, plan, next);
+  else ingestTails.forget(agent.orgId, agent.userId);
   if (next !== member.status)
     await events.emit(
       events.create(
