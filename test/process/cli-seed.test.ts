@@ -176,7 +176,7 @@ describe("teamtrack seed", () => {
     const help = await cli(["help", "seed"]);
     expect(help.code).toBe(0);
     expect(help.stdout).toContain("--heartbeat-seconds");
-  });
+  }, 30_000); // eight CLI processes one after another: ~0.8 s each on a busy 2-core machine
 
   test("the seeded admin signs in on the real server with the given password", async () => {
     const server = await startServer({ DATA_DIR: dataDir, LOG_LEVEL: "warn" });
