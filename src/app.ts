@@ -38,6 +38,7 @@ import { registerOrgs } from "./modules/orgs/orgs.handlers";
 import { registerProjects } from "./modules/projects/projects.handlers";
 import { registerReports } from "./modules/reports/reports.handlers";
 import { registerScreenshots } from "./modules/screenshots/screenshots.handlers";
+import { screenshotJobs } from "./modules/screenshots/screenshots.jobs";
 import { SCREENSHOT_BODY_LIMIT, SCREENSHOT_UPLOAD_PATH } from "./modules/screenshots/screenshots.service";
 import { registerSystem } from "./modules/system/system.handlers";
 import { registerTime } from "./modules/time/time.handlers";
@@ -73,7 +74,7 @@ export function createApp(platform: Platform): AppInstance {
     defer: (p) => platform.defer(p),
   });
   const jobs = new JobRunner(platform, events);
-  jobs.register(...coreJobs, ...keyJobs, ...activityJobs, ...idleJobs);
+  jobs.register(...coreJobs, ...keyJobs, ...activityJobs, ...idleJobs, ...screenshotJobs);
   registerIdleAlertMail(events, platform);
   const principals = new PrincipalCache<CachedAuth>({
     clock: platform.clock,

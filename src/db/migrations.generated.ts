@@ -152,5 +152,15 @@ export const migrations: Migration[] = [
       "CREATE INDEX `idle_periods_org_start_idx` ON `idle_periods` (`org_id`,`start_at`);",
       "ALTER TABLE `org_settings` ADD `idle_alert_email` integer DEFAULT false NOT NULL;"
     ]
+  },
+  {
+    "tag": "0008_blob_deletions",
+    "createdAt": 1795375283403,
+    "hash": "69a452f9a51237d879f5195e124faf4497ed58b8fc2bd67edf38a8f1eeafcd07",
+    "statements": [
+      "CREATE TABLE `blob_deletions` (\n\t`key` text PRIMARY KEY NOT NULL,\n\t`queued_at` integer NOT NULL,\n\t`attempts` integer DEFAULT 0 NOT NULL,\n\t`next_attempt_at` integer NOT NULL,\n\t`last_error` text\n);",
+      "CREATE INDEX `blob_deletions_due_idx` ON `blob_deletions` (`next_attempt_at`);",
+      "-- Not in the drizzle schema (drizzle-kit has no triggers): see `blobDeletions` in src/db/schema/screenshots.ts.\n-- Fires for every deleted screenshot row, the cascade from a removed membership or organization included.\nCREATE TRIGGER `screenshots_queue_blobs` AFTER DELETE ON `screenshots` BEGIN\n\tINSERT OR IGNORE INTO `blob_deletions` (`key`, `queued_at`, `attempts`, `next_attempt_at`)\n\tSELECT k, CAST((julianday('now') - 2440587.5) * 86400000 AS INTEGER), 0, 0\n\tFROM (SELECT old.`image_key` AS k UNION ALL SELECT old.`medium_key` UNION ALL SELECT old.`small_key`);\nEND;"
+    ]
   }
 ];

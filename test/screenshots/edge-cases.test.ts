@@ -4,10 +4,11 @@
  */
 import { afterEach, beforeEach, describe, expect, test } from "bun:test";
 import sharp from "sharp";
-import { screenshots } from "../../src/db/schema";
+import { blobDeletions, screenshots } from "../../src/db/schema";
+import { retryDelayMs } from "../../src/modules/screenshots/screenshots.jobs";
 import type { BlobObject, BlobStore } from "../../src/ports/blob";
 import { createTestApp, type TestApp } from "../support/app";
-import { type SeededMember, seedMember } from "../support/identity";
+import { removeAsAdmin, type SeededMember, seedMember } from "../support/identity";
 import { type Agent, agentFor, makeImage, upload, uploaded, uploadForm } from "./support";
 
 /** A blob store that records every key it holds (wraps the platform's). */
@@ -30,7 +31,9 @@ class RecordingStore implements BlobStore {
   async get(key: string): Promise<BlobObject | null> {
     return this.inner.get(key);
   }
+  failDelete: ((key: string) => boolean) | null = null;
   async delete(key: string) {
+    if (this.failDelete?.(key)) throw new Error("simulated delete failure");
     await this.inner.delete(key);
     this.keys.delete(key);
   }
@@ -224,5 +227,66 @@ describe("screenshots: no blobs without a row", () => {
     await t.platform.drain?.();
     expect(await rows()).toHaveLength(0);
     expect([...store.keys]).toEqual([]);
+  });
+});
+
+describe("images of deleted screenshots are deleted (screenshots.delete-blobs)", () => {
+  async function runJob() {
+    const out = await t.services.jobs.run("screenshots.delete-blobs", { trigger: "manual" });
+    if (out.status !== "succeeded") throw new Error(JSON.stringify(out));
+    return JSON.parse(out.run.result ?? "{}") as Record<string, unknown>;
+  }
+  const queued = async () => (await t.platform.db.select().from(blobDeletions)).map((r) => r.key).sort();
+
+  test("removing a member queues their screenshots' images with the rows' delete, and the job deletes them", async () => {
+    const a = await uploaded(t, agent, await makeImage("png", 64, 48), { takenAt: "2026-01-05T08:00:00Z" });
+    const b = await uploaded(t, agent, await makeImage("png", 48, 64), { takenAt: "2026-01-05T08:01:00Z" });
+    const stored = await rows();
+    const keys = stored.flatMap((r) => [r.imageKey, r.mediumKey, r.smallKey]).sort();
+    expect([stored.length, store.keys.size, a.id !== b.id]).toEqual([2, 6, true]);
+    await removeAsAdmin(t, member);
+    // The membership's delete cascaded to the rows and, in the same transaction, queued their objects.
+    expect(await rows()).toEqual([]);
+    expect(await queued()).toEqual(keys);
+    expect(await runJob()).toEqual({ deleted: 6, failed: 0, more: false });
+    expect([...store.keys]).toEqual([]);
+    expect(await queued()).toEqual([]);
+  });
+
+  test("a store that refuses is retried later with backoff; the key leaves the queue once deleted", async () => {
+    await uploaded(t, agent, await makeImage("png", 64, 48));
+    const [row] = await rows();
+    store.failDelete = (k) => k === row?.smallKey;
+    await removeAsAdmin(t, member);
+    expect(await runJob()).toEqual({ deleted: 2, failed: 1, more: false });
+    const [left] = await t.platform.db.select().from(blobDeletions);
+    expect([left?.key, left?.attempts, left?.lastError]).toEqual([
+      row?.smallKey,
+      1,
+      "simulated delete failure",
+    ]);
+    expect(left?.nextAttemptAt.getTime()).toBe(t.clock.now().getTime() + 60_000);
+    // Not due yet: nothing tried.
+    store.failDelete = null;
+    expect(await runJob()).toEqual({ deleted: 0, failed: 0, more: false });
+    t.clock.advance(60_000);
+    expect(await runJob()).toEqual({ deleted: 1, failed: 0, more: false });
+    expect([...store.keys, ...(await queued())]).toEqual([]);
+  });
+
+  test("a screenshot deleted through the API removes its images at once and leaves nothing queued", async () => {
+    const shot = await uploaded(t, agent, await makeImage("png", 32, 32));
+    const res = await t.app.request(`/api/v1/screenshots/${shot.id}`, {
+      method: "DELETE",
+      headers: member.auth,
+    });
+    expect(res.status).toBe(204);
+    expect([...store.keys, ...(await queued())]).toEqual([]);
+  });
+
+  test("backoff: 1, 2, 4 … minutes, at most a day", () => {
+    expect([1, 2, 3, 11, 12, 40].map(retryDelayMs)).toEqual([
+      60_000, 120_000, 240_000, 61_440_000, 86_400_000, 86_400_000,
+    ]);
   });
 });

@@ -50,3 +50,23 @@ export const screenshots = sqliteTable(
     uniqueIndex("screenshots_member_source_uq").on(t.memberId, t.sourceSha256, t.takenAt),
   ],
 );
+
+/**
+ * Blob objects to delete: the store is not the database, so a deleted screenshot row (its own delete,
+ * or the cascade when its member is removed from the organization) leaves its three images until
+ * `screenshots.delete-blobs` removes them. The trigger `screenshots_queue_blobs` (migration 0008)
+ * queues a row's keys in the same transaction that deletes it, so nothing is forgotten however the row
+ * went; an upload whose row was never written queues its objects when it cannot remove them at once.
+ */
+export const blobDeletions = sqliteTable(
+  "blob_deletions",
+  {
+    key: text("key").primaryKey(),
+    queuedAt: ts("queued_at").notNull(),
+    /** Failed attempts so far; the next waits longer (exponential, at most a day). */
+    attempts: integer("attempts").notNull().default(0),
+    nextAttemptAt: ts("next_attempt_at").notNull(),
+    lastError: text("last_error"),
+  },
+  (t) => [index("blob_deletions_due_idx").on(t.nextAttemptAt)],
+);

@@ -18,6 +18,7 @@ import type { AuditService } from "../audit/audit.service";
 import type { AuditActor } from "../orgs/orgs.model";
 import { findMembershipId, memberExists } from "../orgs/orgs.repo";
 import { findSettings } from "../tracking-settings/tracking-settings.repo";
+import { queueBlobDeletions, unqueueBlobDeletions } from "./screenshots.jobs";
 import { type ScreenshotView, sniffImage, toScreenshotView } from "./screenshots.model";
 import type { ScreenshotCursor, ScreenshotRow } from "./screenshots.repo";
 import * as repo from "./screenshots.repo";
@@ -179,11 +180,14 @@ export async function uploadScreenshot(
     createdAt: now,
   };
   const keys = [row.imageKey, row.mediumKey, row.smallKey];
-  const removeBlobs = () =>
-    Promise.allSettled(keys.map((k) => blobs.delete(k))).then((results) => {
-      const failed = results.filter((r) => r.status === "rejected").length;
-      if (failed) deps.logger.warn({ keys, failed }, "could not remove screenshot blobs");
-    });
+  // After a failed upload: what the store does not remove now is queued for the deletion job.
+  const removeBlobs = async () => {
+    const results = await Promise.allSettled(keys.map((k) => blobs.delete(k)));
+    const failed = keys.filter((_, i) => results[i]?.status === "rejected");
+    if (!failed.length) return;
+    deps.logger.warn({ keys, failed: failed.length }, "could not remove screenshot blobs; queued");
+    await queueBlobDeletions(db, failed, deps.clock.now());
+  };
 
   const event = events.create(
     "screenshot.created",
@@ -339,12 +343,16 @@ export async function deleteForViewer(
     throw new AppError(403, "FORBIDDEN", "Only admins may delete other members' screenshots");
   if (!(await repo.deleteScreenshot(deps.db, viewer.orgId, id)))
     throw new AppError(404, "NOT_FOUND", "No such screenshot");
-  // The row is gone first: a blob left behind by a failed delete is unreachable, never half-served.
-  const results = await Promise.allSettled(
-    [row.imageKey, row.mediumKey, row.smallKey].map((k) => deps.blobs.delete(k)),
+  // The row is gone first (its delete queued the three objects: blob_deletions), so a blob left behind
+  // is unreachable, never half-served. They go now; what the store refuses, the job retries.
+  const keys = [row.imageKey, row.mediumKey, row.smallKey];
+  const results = await Promise.allSettled(keys.map((k) => deps.blobs.delete(k)));
+  await unqueueBlobDeletions(
+    deps.db,
+    keys.filter((_, i) => results[i]?.status === "fulfilled"),
   );
   if (results.some((r) => r.status === "rejected"))
-    deps.logger.warn({ screenshotId: id }, "could not remove every blob of a deleted screenshot");
+    deps.logger.warn({ screenshotId: id }, "could not remove every blob of a deleted screenshot; queued");
   if (!own)
     await deps.audit.record({
       ...actor,
