@@ -42,7 +42,7 @@ function racingDb(meanwhile: () => Promise<unknown>): Db {
 }
 
 const deps = (db: Db): TimeDeps => ({ db, clock: x.t.clock, events: x.t.services.events });
-const catalog = () => ({ db: x.t.platform.db, clock: x.t.clock });
+const catalog = () => ({ db: x.t.platform.db, clock: x.t.clock, events: x.t.services.events });
 
 async function actorOf(m: Team["member"], canManage = false): Promise<Actor> {
   return {

@@ -15,7 +15,8 @@ import { loadStats, statsView } from "./stats.service";
 
 /**
  * Writes elsewhere that change what `GET /members/stats` shows, and how much of the cache they void:
- * entries, timers and members everything; presence changes only presence and today's activity.
+ * entries, timers, members and projects (a running timer shows its project's name) everything;
+ * presence changes only presence and today's activity.
  */
 const INVALIDATING: [EventType, "all" | "activity"][] = [
   ["timer.started", "all"],
@@ -26,6 +27,8 @@ const INVALIDATING: [EventType, "all" | "activity"][] = [
   ["member.added", "all"],
   ["member.updated", "all"],
   ["member.removed", "all"],
+  ["project.updated", "all"],
+  ["project.deleted", "all"],
   ["member.status_changed", "activity"],
 ];
 

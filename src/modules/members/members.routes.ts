@@ -113,7 +113,7 @@ export const memberStatsRoute = createRoute({
     "",
     "Admins and managers (`data:read_all`) see every member's numbers. Members and viewers see everyone's presence, but tracked time, activity and the running timer only of themselves (null for others).",
     "",
-    "Computed for the whole organization in one query and cached for 60 s; heartbeats, time-entry and timer changes, member and profile changes invalidate it. Active percentage uses the hourly activity rollup: in zones with a 30/45-minute offset, today counts the UTC hours that start within the local day.",
+    "Computed for the whole organization in one query and cached for 60 s; heartbeats, time-entry and timer changes, member and profile changes, and project changes invalidate it. Activity today covers exactly the member's local day, also in zones with a 30- or 45-minute offset (Asia/Kolkata, Asia/Kathmandu).",
   ].join("\n"),
   security: bearerSecurity,
   middleware: [requirePermission("members:read")] as const,

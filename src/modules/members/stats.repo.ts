@@ -1,5 +1,6 @@
 import { type SQL, sql } from "drizzle-orm";
 import type { Db } from "../../db/client";
+import { PIECE_MS } from "../activity/spans";
 
 /** Local "today" and "this week" of one time zone, as UTC ms. */
 export interface ZoneBounds {
@@ -21,29 +22,58 @@ export interface StatsArgs {
 }
 
 /**
+ * How today splits on UTC hours: `[h0, hs)` is the part-hour before the first whole hour `hs`,
+ * `[hs, he)` the whole hours, `[he, dayEnd)` the part-hour after them. `he` never precedes `hs`, so
+ * a period inside one UTC hour is counted once, from its pieces.
+ */
+function hours(z: ZoneBounds): [h0: number, hs: number, he: number] {
+  const h0 = Math.floor(z.dayStart / PIECE_MS) * PIECE_MS;
+  const hs = Math.ceil(z.dayStart / PIECE_MS) * PIECE_MS;
+  return [h0, hs, Math.max(hs, Math.floor(z.dayEnd / PIECE_MS) * PIECE_MS)];
+}
+
+/**
  * Every member's stats in one statement: presence, tracked time of closed entries today and this
  * week (clipped to the member's local day and week, joined by time zone from the `z` rows), active
- * and idle time today from the hourly rollup, and the running timer. Members whose time zone is not
- * among `zones` come back with `day_start` null (the caller then retries with their zones).
+ * and idle time today, and the running timer. Members whose time zone is not among `zones` come back
+ * with `day_start` null (the caller then retries with their zones).
  *
  * Per member, correlated subqueries read only what overlaps the period: closed entries from the
  * partial index on (member_id, end_at, start_at) — those ending after the week starts, read from
- * the index alone, summed for today and the week in one pass — and today's hours from
- * activity_hours' primary key (`[active, idle]` as one JSON pair, so the range is read once).
- * Measured on 1,000 members × 30 days this is about half the time of grouped CTEs joined back to
- * the members (no temporary B-trees or automatic indexes). The result is one JSON text (see
- * memberStats). The member ids come from the organization's memberships, which scopes every read.
+ * the index alone, summed for today and the week in one pass — and today's activity (`[active,
+ * idle]` as one JSON pair, so it is read once). Measured on 1,000 members × 30 days this is about
+ * half the time of grouped CTEs joined back to the members (no temporary B-trees or automatic
+ * indexes). The result is one JSON text (see memberStats). The member ids come from the
+ * organization's memberships, which scopes every read.
+ *
+ * Today's activity is the UTC hours wholly inside the day from activity_hours' primary key, plus
+ * the span pieces of the part-hours at either end, clipped to the day: a local midnight is off the
+ * UTC hour in zones like Asia/Kolkata (+05:30) or Asia/Kathmandu (+05:45), where whole rollup hours
+ * would drop up to 45 minutes at one end and add them at the other. Pieces never cross a UTC hour,
+ * so each part-hour is one short range of activity_spans' (member_id, start_at) index, not searched
+ * at all where midnight is on the hour (`m.h0 < m.hs` is false before the index is touched). Entries need no such split: they are clipped to the day and
+ * the week to the millisecond.
  */
 export function statsSql(a: StatsArgs): SQL {
-  const zones = JSON.stringify(a.zones.map((z) => [z.tz, z.dayStart, z.dayEnd, z.weekStart, z.weekEnd]));
+  const zones = JSON.stringify(
+    a.zones.map((z) => [z.tz, z.dayStart, z.dayEnd, z.weekStart, z.weekEnd, ...hours(z)]),
+  );
   // Today lies inside this week: one pass over the week's closed entries sums both.
   const clip = (from: string, to: string) => `MAX(0, MIN(t.end_at, m.${to}) - MAX(t.start_at, m.${from}))`;
   const closed =
     sql.raw(`(SELECT json_array(COALESCE(SUM(${clip("ds", "de")}), 0), COALESCE(SUM(${clip("ws", "we")}), 0))
       FROM time_entries t WHERE t.member_id = m.id AND t.deleted_at IS NULL AND t.end_at IS NOT NULL
         AND t.end_at > m.ws AND t.start_at < m.we)`);
-  const activity = sql.raw(`(SELECT json_array(COALESCE(SUM(h.active_ms), 0), COALESCE(SUM(h.idle_ms), 0))
-        FROM activity_hours h WHERE h.member_id = m.id AND h.hour >= m.ds AND h.hour < m.de)`);
+  const piece = (from: string, to: string) => {
+    const ms = "MAX(0, MIN(s.end_at, m.de) - MAX(s.start_at, m.ds))";
+    return `SELECT IIF(s.idle, 0, ${ms}), IIF(s.idle, ${ms}, 0) FROM activity_spans s
+          WHERE m.${from} < m.${to} AND s.member_id = m.id AND s.start_at >= m.${from} AND s.start_at < m.${to}`;
+  };
+  const activity = sql.raw(`(SELECT json_array(COALESCE(SUM(a), 0), COALESCE(SUM(i), 0)) FROM (
+        SELECT h.active_ms AS a, h.idle_ms AS i FROM activity_hours h
+          WHERE h.member_id = m.id AND h.hour >= m.hs AND h.hour < m.he
+        UNION ALL ${piece("h0", "hs")}
+        UNION ALL ${piece("he", "de")}))`);
   const columns = a.part === "activity" ? ACTIVITY_COLUMNS : STATS_COLUMNS;
   const select =
     a.part === "activity"
@@ -59,14 +89,15 @@ export function statsSql(a: StatsArgs): SQL {
     LEFT JOIN projects p ON p.id = r.project_id`;
   const values = columns.map((c) => (c === "activity" || c === "closed" ? `json(s.${c})` : `s.${c}`));
   return sql`-- members.stats${sql.raw(a.part === "activity" ? " (activity)" : "")}
-    WITH z(tz, ds, de, ws, we) AS (
+    WITH z(tz, ds, de, ws, we, h0, hs, he) AS (
       SELECT json_extract(value, '$[0]'), json_extract(value, '$[1]'), json_extract(value, '$[2]'),
-        json_extract(value, '$[3]'), json_extract(value, '$[4]')
+        json_extract(value, '$[3]'), json_extract(value, '$[4]'), json_extract(value, '$[5]'),
+        json_extract(value, '$[6]'), json_extract(value, '$[7]')
       FROM json_each(${zones})
     ),
     m AS MATERIALIZED (
       SELECT ms.id, ms.user_id, ms.role, ms.display_name, ms.timezone, ms.status, ms.status_changed_at,
-        ms.last_seen_at, u.name AS user_name, z.ds, z.de, z.ws, z.we
+        ms.last_seen_at, u.name AS user_name, z.ds, z.de, z.ws, z.we, z.h0, z.hs, z.he
       FROM memberships ms JOIN users u ON u.id = ms.user_id LEFT JOIN z ON z.tz = ms.timezone
       WHERE ms.org_id = ${a.orgId}
     ),

@@ -25,7 +25,7 @@ import {
 
 function deps(c: Context<AppEnv>): svc.CatalogDeps {
   const { db, clock } = c.get("platform");
-  return { db, clock };
+  return { db, clock, events: c.get("services").events };
 }
 
 function page<R, V>(c: Context<AppEnv>, p: { data: R[]; nextCursor: string | null }, view: (r: R) => V) {

@@ -129,7 +129,8 @@ export const updateProjectRoute = createRoute({
   path: "/api/v1/projects/{id}",
   tags,
   summary: "Update a project",
-  description: "Partial update (`projects:write`). Renaming onto another project's name is 409.",
+  description:
+    "Partial update (`projects:write`). Renaming onto another project's name is 409. Emits `project.updated`.",
   security,
   middleware: write,
   request: { params: ProjectId, body: jsonBody(UpdateProjectBody, { name: "Website v2", billable: false }) },
@@ -147,8 +148,8 @@ const archiveRoute = (archive: boolean) =>
     tags,
     summary: archive ? "Archive a project" : "Restore an archived project",
     description: archive
-      ? "Archived projects keep their entries and reports but accept no new entries (422). Idempotent."
-      : "Makes an archived project active again. Idempotent.",
+      ? "Archived projects keep their entries and reports but accept no new entries (422). Idempotent; emits `project.updated` when it changes something."
+      : "Makes an archived project active again. Idempotent; emits `project.updated` when it changes something.",
     security,
     middleware: write,
     request: { params: ProjectId },
@@ -165,7 +166,7 @@ export const deleteProjectRoute = createRoute({
   tags,
   summary: "Delete an unused project",
   description:
-    "Only a project that no live time entry references; otherwise 409 `PROJECT_IN_USE` (archive it instead).",
+    "Only a project that no live time entry references; otherwise 409 `PROJECT_IN_USE` (archive it instead). Emits `project.deleted`.",
   security,
   middleware: write,
   request: { params: ProjectId },

@@ -1,16 +1,19 @@
 import { z } from "@hono/zod-openapi";
 import type { Db } from "../../db/client";
 import { projects, tags } from "../../db/schema";
+import type { EventBus } from "../../events/bus";
 import { AppError } from "../../lib/errors";
 import { newId } from "../../lib/ids";
 import { decodeCursor, pageOf } from "../../lib/pagination";
 import type { Clock } from "../../ports/clock";
 import { isUniqueViolation } from "../time/time.db";
+import "./projects.events";
 import * as repo from "./projects.repo";
 
 export interface CatalogDeps {
   db: Db;
   clock: Clock;
+  events: EventBus;
 }
 
 export type Kind = "project" | "tag";
@@ -159,7 +162,14 @@ export async function updateProject(
     repo.updateProject(deps.db, orgId, id, { ...patch, updatedAt: deps.clock.now() }),
   );
   if (!row) throw notFound("project");
+  await projectUpdated(deps, row);
   return row;
+}
+
+/** After a committed change: member stats show the project's name on running timers. */
+function projectUpdated(deps: CatalogDeps, row: repo.ProjectRow): Promise<void> {
+  const payload = { projectId: row.id, name: row.name, archived: row.archivedAt !== null };
+  return deps.events.emit(deps.events.create("project.updated", payload, { orgId: row.orgId }));
 }
 
 export async function updateTag(deps: CatalogDeps, orgId: string, id: string, patch: { name?: string }) {
@@ -188,6 +198,7 @@ export async function setArchived<K extends Kind>(
       ? await repo.updateProject(deps.db, orgId, id, set)
       : await repo.updateTag(deps.db, orgId, id, set);
   if (!row) throw notFound(kind);
+  if (kind === "project") await projectUpdated(deps, row as repo.ProjectRow);
   return row as RowOf<K>;
 }
 
@@ -200,7 +211,11 @@ export async function remove(deps: CatalogDeps, kind: Kind, orgId: string, id: s
     kind === "project"
       ? await repo.deleteUnusedProject(deps.db, orgId, id)
       : await repo.deleteUnusedTag(deps.db, orgId, id);
-  if (deleted) return;
+  if (deleted) {
+    if (kind === "project")
+      await deps.events.emit(deps.events.create("project.deleted", { projectId: id }, { orgId }));
+    return;
+  }
   await get(deps, kind, orgId, id); // 404 when it does not exist
   throw new AppError(
     409,
