@@ -4,7 +4,7 @@
  * come out right; SQL then groups UTC timestamps by those boundaries. @date-fns/tz does the zone
  * maths (it runs on Bun and on Workers, unlike Temporal, which workerd does not ship).
  */
-import { TZDate } from "@date-fns/tz";
+import { TZDate, tzOffset } from "@date-fns/tz";
 
 export type WeekStart = "monday" | "sunday" | "saturday";
 
@@ -79,9 +79,12 @@ export function startOfWeek(date: string, weekStart: WeekStart): string {
 }
 
 /**
- * The local hours of `date` in `tz` as UTC [start, end) ranges, each labelled with its local
- * wall-clock hour and UTC offset: 24 entries on most days, 23 on a spring-forward day and 25 on a
- * fall-back day (where "02:00" appears twice with different offsets).
+ * The local hours of `date` in `tz` as UTC [start, end) ranges, each labelled with the local
+ * wall-clock time and UTC offset at its start (so `hour` + `offset` name `start`). A bucket runs
+ * from one local whole hour to the next and is also cut where the offset changes: 24 entries on
+ * most days, 23 on a spring-forward day and 25 on a fall-back day (where "02:00" appears twice with
+ * different offsets). Where the clock moves by 30 minutes (Australia/Lord_Howe) the hour it jumps
+ * into or repeats is a half hour labelled by its first minute ("02:30" +11:00, "01:30" +10:30).
  */
 export function localHours(
   date: string,
@@ -89,18 +92,36 @@ export function localHours(
 ): { hour: string; offset: string; start: Date; end: Date }[] {
   const { start, end } = localDayRange(date, tz);
   const out: { hour: string; offset: string; start: Date; end: Date }[] = [];
-  // Step in real hours from local midnight to the next; zones with 30/45-minute offsets still
-  // change on whole hours, so every step starts a local hour.
-  for (let t = start.getTime(); t < end.getTime(); t += 3_600_000) {
+  const stop = end.getTime();
+  // Walk in UTC rather than constructing wall-clock times: a local hour may be skipped, partly
+  // skipped or repeated, and stepping by a fixed 3600 s only lands on local hours when every
+  // change is a whole hour.
+  for (let t = start.getTime(); t < stop; ) {
     const local = new TZDate(t, tz);
+    const offset = tzOffset(tz, new Date(t));
+    const intoHour = (local.getMinutes() * 60 + local.getSeconds()) * 1000 + local.getMilliseconds();
+    // The next local whole hour if the offset holds; a change before it ends this bucket early.
+    let next = Math.min(t + 3_600_000 - intoHour, stop);
+    if (tzOffset(tz, new Date(next - 1)) !== offset) next = firstOffsetChange(tz, t, next - 1, offset);
     out.push({
       hour: `${pad(local.getHours())}:${pad(local.getMinutes())}`,
-      offset: formatOffset(-local.getTimezoneOffset()),
+      offset: formatOffset(offset),
       start: new Date(t),
-      end: new Date(Math.min(t + 3_600_000, end.getTime())),
+      end: new Date(next),
     });
+    t = next;
   }
   return out;
+}
+
+/** The first ms in (lo, hi] whose offset in `tz` is not `offset`, given that hi's is not. */
+function firstOffsetChange(tz: string, lo: number, hi: number, offset: number): number {
+  while (hi - lo > 1) {
+    const mid = Math.floor((lo + hi) / 2);
+    if (tzOffset(tz, new Date(mid)) === offset) lo = mid;
+    else hi = mid;
+  }
+  return hi;
 }
 
 /** Local dates from `from` to `to` inclusive (`YYYY-MM-DD`), at most `max` of them. */

@@ -5,6 +5,9 @@
  *   2026-10-25: 03:00 CEST → 02:00 CET at 01:00Z (25-hour day, "02:00" twice).
  * - America/New_York 2026-03-08: 02:00 EST → 03:00 EDT at 07:00Z (23 hours);
  *   2026-11-01: 02:00 EDT → 01:00 EST at 06:00Z (25 hours, "01:00" twice).
+ * - Australia/Lord_Howe moves by 30 minutes. 2026-10-04: 02:00 +10:30 → 02:30 +11:00 at 15:30Z on
+ *   10-03 (23.5 hours; local hour 02 is the half hour 02:30–03:00); 2026-04-05: 02:00 +11:00 →
+ *   01:30 +10:30 at 15:00Z on 04-04 (24.5 hours; 01:30–02:00 twice).
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { eq } from "drizzle-orm";
@@ -209,6 +212,74 @@ describe("timeline: America/New_York", () => {
       [600, true],
       [1200, true],
     ]);
+  });
+});
+
+describe("timeline: Australia/Lord_Howe (30-minute DST)", () => {
+  const hours = (from: number) =>
+    Array.from({ length: 24 - from }, (_, i) => `${String(from + i).padStart(2, "0")}:00`);
+
+  test("spring forward (2026-10-04): 24 buckets, 02:30 is half an hour, then 03:00 … 23:00 on the hour", async () => {
+    const who = await inZone("Australia/Lord_Howe");
+    await ingest(t, who, run("2026-10-03T15:20:00Z", "2026-10-03T15:30:00Z", { app: "Code" })); // 01:50–02:00 +10:30
+    await ingest(t, who, run("2026-10-03T15:30:00Z", "2026-10-03T15:45:00Z", { app: "Slack" })); // 02:30–02:45 +11:00
+    await ingest(t, who, run("2026-10-03T16:00:00Z", "2026-10-03T16:30:00Z", { app: "Code" })); // 03:00–03:30 +11:00
+    const id = await entry(who, "2026-10-03T15:00:00Z", "2026-10-03T16:15:00Z"); // 01:30 +10:30 – 03:15 +11:00
+    const tl = await timeline(who, "date=2026-10-04");
+    expect([tl.start, tl.end, tl.hours.length]).toEqual([
+      "2026-10-03T13:30:00.000Z",
+      "2026-10-04T13:00:00.000Z",
+      24,
+    ]);
+    expect(tl.hours.map((h) => h.hour)).toEqual(["00:00", "01:00", "02:30", ...hours(3)]);
+    expect(tl.hours.slice(0, 5).map(brief)).toEqual([
+      ["00:00", "+10:30", 0, 0, 0],
+      ["01:00", "+10:30", 600, 0, 1800], // Code 15:20Z–15:30Z; entry 15:00Z–15:30Z
+      ["02:30", "+11:00", 900, 0, 1800], // Slack 15:30Z–15:45Z; entry 15:30Z–16:00Z
+      ["03:00", "+11:00", 1800, 0, 900], // Code 16:00Z–16:30Z; entry 16:00Z–16:15Z
+      ["04:00", "+11:00", 0, 0, 0],
+    ]);
+    expect([tl.hours[2]?.start, tl.hours[2]?.end, tl.hours[3]?.start]).toEqual([
+      "2026-10-03T15:30:00.000Z",
+      "2026-10-03T16:00:00.000Z",
+      "2026-10-03T16:00:00.000Z",
+    ]);
+    expect(tl.hours[2]?.activity).toMatchObject([
+      { start: "2026-10-03T15:30:00.000Z", end: "2026-10-03T15:45:00.000Z", app: "Slack" },
+    ]);
+    expect(tl.hours[3]?.entries).toMatchObject([
+      { entryId: id, start: "2026-10-03T16:00:00.000Z", end: "2026-10-03T16:15:00.000Z" },
+    ]);
+    expect(tl.hours[23]).toMatchObject({ hour: "23:00", start: "2026-10-04T12:00:00.000Z" });
+    expect(tl.totals).toEqual({ activeSeconds: 3300, idleSeconds: 0, trackedSeconds: 4500 });
+  });
+
+  test("fall back (2026-04-05): 25 buckets, 01:00 +11:00 then the repeated half hour 01:30 +10:30, then 02:00 … 23:00", async () => {
+    const who = await inZone("Australia/Lord_Howe");
+    await ingest(t, who, run("2026-04-04T14:45:00Z", "2026-04-04T15:00:00Z", { app: "Code" })); // 01:45–02:00 +11:00
+    await ingest(t, who, run("2026-04-04T15:00:00Z", "2026-04-04T15:20:00Z", { app: "Code", idle: true })); // 01:30–01:50 +10:30
+    await ingest(t, who, run("2026-04-04T15:30:00Z", "2026-04-04T15:40:00Z", { app: "Slack" })); // 02:00–02:10 +10:30
+    const tl = await timeline(who, "date=2026-04-05");
+    expect([tl.start, tl.end, tl.hours.length]).toEqual([
+      "2026-04-04T13:00:00.000Z",
+      "2026-04-05T13:30:00.000Z",
+      25,
+    ]);
+    expect(tl.hours.map((h) => h.hour)).toEqual(["00:00", "01:00", "01:30", ...hours(2)]);
+    expect(tl.hours.slice(0, 5).map(brief)).toEqual([
+      ["00:00", "+11:00", 0, 0, 0],
+      ["01:00", "+11:00", 900, 0, 0], // Code 14:45Z–15:00Z
+      ["01:30", "+10:30", 0, 1200, 0], // idle 15:00Z–15:20Z
+      ["02:00", "+10:30", 600, 0, 0], // Slack 15:30Z–15:40Z
+      ["03:00", "+10:30", 0, 0, 0],
+    ]);
+    expect([tl.hours[2]?.start, tl.hours[2]?.end, tl.hours[3]?.end]).toEqual([
+      "2026-04-04T15:00:00.000Z",
+      "2026-04-04T15:30:00.000Z",
+      "2026-04-04T16:30:00.000Z",
+    ]);
+    expect(tl.hours[24]).toMatchObject({ hour: "23:00", offset: "+10:30", end: "2026-04-05T13:30:00.000Z" });
+    expect(tl.totals).toEqual({ activeSeconds: 1500, idleSeconds: 1200, trackedSeconds: 0 });
   });
 });
 

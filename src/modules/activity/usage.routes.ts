@@ -76,7 +76,9 @@ export const TimelineSchema = z
     date: z.string().openapi({ example: "2026-03-29" }),
     tz: z.string().openapi({ example: "Europe/Berlin" }),
     start: Iso.openapi({ description: "Local midnight (UTC instant)" }),
-    end: Iso.openapi({ description: "Next local midnight: 23, 24 or 25 hours later" }),
+    end: Iso.openapi({
+      description: "Next local midnight: usually 24 hours later, less or more across a DST change",
+    }),
     totals: z.object(Totals),
     hours: z.array(
       z.object({
@@ -118,7 +120,7 @@ export const timelineRoute = createRoute({
   tags,
   summary: "A member's day, hour by hour",
   description:
-    "Activity spans and time entries of one local day, grouped by local hour of `tz` (default: the member's time zone). A day has 23 or 25 hours when DST begins or ends; on a fall-back day the repeated hour appears twice with its two UTC offsets. Your own (`me`), or anyone's with `data:read_all`; another organization's id is 404.",
+    "Activity spans and time entries of one local day, grouped by local hour of `tz` (default: the member's time zone). A day has 23 or 25 hours when DST begins or ends; on a fall-back day the repeated hour appears twice with its two UTC offsets. Each hour is labelled with the wall-clock time and offset at its start: where the clock moves by 30 minutes (Australia/Lord_Howe) the hour it jumps into or repeats is a half hour such as `02:30`. Your own (`me`), or anyone's with `data:read_all`; another organization's id is 404.",
   security: bearerSecurity,
   middleware: [requirePermission("activity:read")] as const,
   request: { params: MemberIdParam, query: TimelineQuery },

@@ -75,7 +75,7 @@ export async function memberAppUsage(
   };
 }
 
-/** One local day hour by hour (23/24/25 of them, from localHours), bucketed in SQL. */
+/** One local day hour by hour (usually 23/24/25 of them, from localHours), bucketed in SQL. */
 export async function memberTimeline(
   db: Db,
   member: { id: string; orgId: string },
