@@ -1,6 +1,7 @@
 /**
  * GET /api/v1/members/stats shows a running timer's project name from its 60 s cache: project
- * changes (`project.updated`, `project.deleted`) must invalidate it like entry and member changes do.
+ * changes (`project.updated`, `project.deleted`) and tracking settings (week start) must invalidate it
+ * like entry and member changes do.
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import type { MemberStatsView } from "../../src/modules/members/stats.service";
@@ -87,5 +88,22 @@ describe("members stats: project changes invalidate the cache", () => {
     expect((await send(admin, "POST", `/api/v1/projects/${projectId}/unarchive`)).status).toBe(200);
     await t.platform.drain();
     expect((await statsOf(admin, who)).generatedAt).toBe(last);
+  });
+});
+
+describe("tracking settings", () => {
+  test("changing the organization's weekStart changes 'this week' at once", async () => {
+    const who = await tracker(t);
+    const admin = await seedMember(t, "admin", { orgId: who.orgId });
+    // Sunday 2026-03-08 10:00–11:00Z: outside a Monday week (today is Tuesday the 10th), inside a Sunday one.
+    const entry = { start: "2026-03-08T10:00:00Z", end: "2026-03-08T11:00:00Z" };
+    expect((await send(who, "POST", "/api/v1/time-entries", entry)).status).toBe(201);
+    await t.platform.drain();
+    expect((await statsOf(admin, who)).row?.trackedWeekSeconds).toBe(0);
+    expect((await send(admin, "PATCH", "/api/v1/settings/tracking", { weekStart: "sunday" })).status).toBe(
+      200,
+    );
+    await t.platform.drain();
+    expect((await statsOf(admin, who)).row?.trackedWeekSeconds).toBe(3600);
   });
 });

@@ -1,5 +1,6 @@
 import type { Router } from "../../http/openapi";
 import { auditContext } from "../audit/audit.service";
+import { statsCache } from "../members/stats.cache";
 import { orgMember } from "../tokens/tokens.guards";
 import { getSettingsRoute, updateSettingsRoute } from "./tracking-settings.routes";
 import { readSettings, type TrackingSettings, updateSettings } from "./tracking-settings.service";
@@ -15,13 +16,16 @@ export function registerTrackingSettings(app: Router): void {
 
   app.openapi(updateSettingsRoute, async (c) => {
     const p = orgMember(c);
-    const { db, clock } = c.get("platform");
+    const { db, clock, kv } = c.get("platform");
+    const before = await readSettings(db, p.orgId);
     const out = await updateSettings(
       { db, clock, audit: c.get("services").audit },
       p.orgId,
       c.req.valid("json"),
       auditContext(c),
     );
+    // The week start and the idle threshold shape what `GET /members/stats` shows ("this week", status).
+    if (out.updatedAt?.getTime() !== before.updatedAt?.getTime()) await statsCache.invalidate(kv, p.orgId);
     return c.json(view(out), 200);
   });
 }
