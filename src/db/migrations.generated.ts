@@ -162,5 +162,16 @@ export const migrations: Migration[] = [
       "CREATE INDEX `blob_deletions_due_idx` ON `blob_deletions` (`next_attempt_at`);",
       "-- Not in the drizzle schema (drizzle-kit has no triggers): see `blobDeletions` in src/db/schema/screenshots.ts.\n-- Fires for every deleted screenshot row, the cascade from a removed membership or organization included.\nCREATE TRIGGER `screenshots_queue_blobs` AFTER DELETE ON `screenshots` BEGIN\n\tINSERT OR IGNORE INTO `blob_deletions` (`key`, `queued_at`, `attempts`, `next_attempt_at`)\n\tSELECT k, CAST((julianday('now') - 2440587.5) * 86400000 AS INTEGER), 0, 0\n\tFROM (SELECT old.`image_key` AS k UNION ALL SELECT old.`medium_key` UNION ALL SELECT old.`small_key`);\nEND;"
     ]
+  },
+  {
+    "tag": "0009_names_ignoring_case",
+    "createdAt": 1795376008251,
+    "hash": "39af9bbf82201dfbdccdcb92047e71745eff4bf0ef7921f1fd6682c5e1d7e416",
+    "statements": [
+      "-- Names that differ only in the case of ASCII letters could be stored twice when two requests raced past\n-- the service's check; before the index makes that impossible, any such later row gets its id's tail added\n-- to its name (it stays recognisable; nothing else changes).\nUPDATE `projects` SET `name` = substr(`name`, 1, 90) || ' (' || substr(`id`, -6) || ')'\nWHERE EXISTS (SELECT 1 FROM `projects` p2 WHERE p2.`org_id` = `projects`.`org_id`\n  AND lower(p2.`name`) = lower(`projects`.`name`) AND p2.`id` < `projects`.`id`);",
+      "UPDATE `tags` SET `name` = substr(`name`, 1, 90) || ' (' || substr(`id`, -6) || ')'\nWHERE EXISTS (SELECT 1 FROM `tags` t2 WHERE t2.`org_id` = `tags`.`org_id`\n  AND lower(t2.`name`) = lower(`tags`.`name`) AND t2.`id` < `tags`.`id`);",
+      "CREATE UNIQUE INDEX `projects_org_lower_name_uq` ON `projects` (`org_id`,lower(\"name\"));",
+      "CREATE UNIQUE INDEX `tags_org_lower_name_uq` ON `tags` (`org_id`,lower(\"name\"));"
+    ]
   }
 ];

@@ -55,6 +55,9 @@ export const projects = sqliteTable(
   },
   (t) => [
     uniqueIndex("projects_org_name_uq").on(t.orgId, t.name),
+    // Names are unique ignoring case (of ASCII letters: SQLite's lower()): the last word when two
+    // writers race past the service's check (migration 0009).
+    uniqueIndex("projects_org_lower_name_uq").on(t.orgId, sql`lower(${t.name})`),
     index("projects_org_created_idx").on(t.orgId, t.createdAt, t.id),
   ],
 );
@@ -73,6 +76,7 @@ export const tags = sqliteTable(
   },
   (t) => [
     uniqueIndex("tags_org_name_uq").on(t.orgId, t.name),
+    uniqueIndex("tags_org_lower_name_uq").on(t.orgId, sql`lower(${t.name})`),
     index("tags_org_created_idx").on(t.orgId, t.createdAt, t.id),
   ],
 );

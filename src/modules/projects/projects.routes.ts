@@ -98,7 +98,7 @@ export const createProjectRoute = createRoute({
   tags,
   summary: "Create a project",
   description:
-    "Admins and managers (`projects:write`). Names are unique per organization, ignoring case (409).",
+    "Admins and managers (`projects:write`). Names are unique per organization, ignoring the case of ASCII letters (409).",
   security,
   middleware: write,
   request: {

@@ -19,7 +19,11 @@ export interface CatalogDeps {
 export type Kind = "project" | "tag";
 type RowOf<K extends Kind> = K extends "project" ? repo.ProjectRow : repo.TagRow;
 const TABLE = { project: projects, tag: tags } as const;
-const UNIQUE_TARGET = { project: "projects.org_id, projects.name", tag: "tags.org_id, tags.name" } as const;
+/** How SQLite names the unique indexes on a name: its columns, or (an expression index) its name. */
+const UNIQUE_TARGETS = {
+  project: ["projects.org_id, projects.name", "projects_org_lower_name_uq"],
+  tag: ["tags.org_id, tags.name", "tags_org_lower_name_uq"],
+} as const;
 const CODE = { project: "PROJECT", tag: "TAG" } as const;
 
 export const notFound = (kind: Kind) =>
@@ -104,12 +108,12 @@ async function assertNameFree(deps: CatalogDeps, kind: Kind, orgId: string, name
   if (clash) throw nameTaken(kind, clash.name);
 }
 
-/** Runs a write whose UNIQUE (org, name) index is the last word when two writers race. */
+/** Runs a write whose unique name indexes (exact, and ignoring case) are the last word when two writers race. */
 async function uniqueName<T>(kind: Kind, name: string, write: () => Promise<T>): Promise<T> {
   try {
     return await write();
   } catch (err) {
-    if (isUniqueViolation(err, UNIQUE_TARGET[kind])) throw nameTaken(kind, name);
+    if (UNIQUE_TARGETS[kind].some((target) => isUniqueViolation(err, target))) throw nameTaken(kind, name);
     throw err;
   }
 }

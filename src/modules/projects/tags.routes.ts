@@ -47,7 +47,7 @@ export const createTagRoute = createRoute({
   tags,
   summary: "Create a tag",
   description:
-    "Admins and managers (`projects:write`). Names are unique per organization, ignoring case (409).",
+    "Admins and managers (`projects:write`). Names are unique per organization, ignoring the case of ASCII letters (409).",
   security,
   middleware: write,
   request: { body: jsonBody(CreateTagBody, { name: "meeting" }) },
