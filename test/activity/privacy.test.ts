@@ -60,7 +60,9 @@ describe("privacy rules", () => {
 
   test("RE2 syntax: (?i) for case-insensitive; a pattern saved before RE2 that only RegExp knows still applies", () => {
     const ci = compileRules(JSON.stringify([{ field: "title", pattern: "(?i)payroll", action: "drop" }]));
+    expect(ci.invalid).toEqual([]);
     expect(applyPrivacy(hb, ci)).toBeNull();
+    expect(applyPrivacy({ ...hb, title: "Pay day" }, ci)?.title).toBe("Pay day");
     // Lookahead: refused by today's settings, but a stored rule keeps working as it did.
     const legacy = compileRules(
       JSON.stringify([{ field: "title", pattern: "Pay(?=roll)", action: "redact" }]),
@@ -68,6 +70,17 @@ describe("privacy rules", () => {
     expect(legacy.invalid).toEqual([]);
     expect(applyPrivacy(hb, legacy)?.title).toBe(REDACTED);
     expect(applyPrivacy({ ...hb, title: "Payday" }, legacy)?.title).toBe("Payday");
+  });
+
+  test("\\s matches the spaces it matched as a RegExp (no-break space, narrow no-break space, \\v)", () => {
+    const rules = compileRules(
+      JSON.stringify([{ field: "title", pattern: "Bank\\s+of\\s+America", action: "redact" }]),
+    );
+    for (const title of ["Bank of America", "Bank\u00a0of\u202fAmerica", "Bank\vof\u3000America"])
+      expect(applyPrivacy({ ...hb, title }, rules)?.title).toBe(REDACTED);
+    // Only for matching: a kept value is stored as it came.
+    const other = "Bank\u00a0of\u00a0Ireland";
+    expect(applyPrivacy({ ...hb, title: other }, rules)?.title).toBe(other);
   });
 
   test("domains: host of http(s) URLs, lower case, without www.", () => {

@@ -188,6 +188,29 @@ describe("worker on D1 + R2 (Miniflare)", () => {
     expect(row).toEqual({ job_id: "db.optimize", status: "succeeded", trigger: "manual" });
   });
 
+  test("screenshots.delete-blobs empties a queue of more keys than D1 binds in one statement", async () => {
+    expect((await w.fetch("/health/ready")).status).toBe(200); // migrated
+    const d1 = await w.mf.getD1Database("DB");
+    const keys = Array.from({ length: 150 }, (_, i) => `org/queued-${i}.jpg`);
+    await d1.batch(
+      keys.map((k) =>
+        d1
+          .prepare(
+            "INSERT INTO blob_deletions (key, queued_at, attempts, next_attempt_at) VALUES (?, 0, 0, 0)",
+          )
+          .bind(k),
+      ),
+    );
+    const res = await w.fetch("/api/v1/admin/jobs/screenshots.delete-blobs/run", {
+      method: "POST",
+      headers: asOperator,
+    });
+    const run = (await res.json()) as { status: string; result: Record<string, unknown>; error?: string };
+    expect([res.status, run.status, run.error]).toEqual([200, "succeeded", null]);
+    expect(run.result).toEqual({ deleted: 150, failed: 0, more: false });
+    expect(await d1.prepare("SELECT count(*) AS n FROM blob_deletions").first()).toEqual({ n: 0 });
+  });
+
   test("a Cron Trigger dispatches the jobs on that cron only", async () => {
     // Typed by hand: miniflare's own types need @cloudflare/workers-types, which the project omits.
     const worker = (await w.mf.getWorker()) as unknown as {

@@ -103,6 +103,21 @@ describe("tracking settings", () => {
         "privacyRules.0.pattern",
       ],
       [{ privacyRules: [{ field: "title", pattern: "(a)\\1", action: "drop" }] }, "privacyRules.0.pattern"],
+      // Matching cost is bounded by program size: one pattern, and the list as a whole.
+      [
+        { privacyRules: [{ field: "url", pattern: "(?:\\w|/){1000}", action: "drop" }] },
+        "privacyRules.0.pattern",
+      ],
+      [
+        {
+          privacyRules: Array.from({ length: 6 }, (_, i) => ({
+            field: "url",
+            pattern: `(?:\\w|/){190}${i}`,
+            action: "drop",
+          })),
+        },
+        "privacyRules",
+      ],
       [
         { privacyRules: [{ field: "title", pattern: "x".repeat(201), action: "drop" }] },
         "privacyRules.0.pattern",

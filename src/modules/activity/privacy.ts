@@ -31,6 +31,14 @@ interface Matcher {
 }
 
 /**
+ * What JavaScript's `\s` matches and RE2's (`[\t\n\f\r ]`) does not: rules were RegExp patterns
+ * before, so a value is matched with these turned into plain spaces (a title's no-break space still
+ * matches `Bank\s+of`). Only for matching: the value is stored as it came.
+ */
+const JS_SPACE = /[\v\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000\ufeff]/;
+const JS_SPACE_ALL = new RegExp(JS_SPACE.source, "g");
+
+/**
  * A rule's pattern as a matcher. Patterns are RE2 syntax, matched by RE2JS (a port of RE2 in plain
  * JavaScript, so Workers run it too) in time linear in the value: rules run on the event loop against
  * every heartbeat, and a backtracking engine let one pattern such as `(\w+\s?)+$` and a window title
@@ -39,11 +47,13 @@ interface Matcher {
  * complete (`a.*a.*a.*b` has no nested quantifier and is polynomial). Cost: ~0.3–2.5 µs per value
  * against ~0.05 µs for RegExp (measured on window titles), paid only by organizations with rules.
  * A pattern saved before RE2 (settings now refuse what RE2 cannot compile, i.e. lookaround and
- * backreferences) still runs as the JavaScript RegExp it was accepted as.
+ * backreferences) still runs as the JavaScript RegExp it was accepted as — backtracking, so such a
+ * rule should be saved again in RE2 syntax (README); dropping it instead would drop or redact everything.
  */
 export function compilePattern(pattern: string): Matcher | null {
   try {
-    return RE2JS.compile(pattern);
+    const re = RE2JS.compile(pattern);
+    return { test: (value) => re.test(JS_SPACE.test(value) ? value.replace(JS_SPACE_ALL, " ") : value) };
   } catch {
     try {
       return new RegExp(pattern);

@@ -7,9 +7,11 @@ import { requirePermission } from "../auth/auth.middleware";
 import {
   MAX_PATTERN_LENGTH,
   MAX_PRIVACY_RULES,
+  MAX_RULES_PROGRAM,
   PRIVACY_ACTIONS,
   PRIVACY_FIELDS,
   patternProblem,
+  programSize,
 } from "./tracking-settings.service";
 
 export const TimeZoneField = z
@@ -66,7 +68,17 @@ const fields = {
     description:
       "Also email the member when an idle alert is raised (the alert event and GET /api/v1/idle-periods always happen)",
   }),
-  privacyRules: z.array(PrivacyRuleSchema).max(MAX_PRIVACY_RULES),
+  privacyRules: z
+    .array(PrivacyRuleSchema)
+    .max(MAX_PRIVACY_RULES)
+    .superRefine((rules, ctx) => {
+      const total = rules.reduce((n, r) => n + (programSize(r.pattern) ?? 0), 0);
+      if (total > MAX_RULES_PROGRAM)
+        ctx.addIssue({
+          code: "custom",
+          message: `the patterns together are too complex (${total} RE2 instructions; at most ${MAX_RULES_PROGRAM})`,
+        });
+    }),
 };
 
 export const TrackingSettingsSchema = z

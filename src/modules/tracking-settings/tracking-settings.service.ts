@@ -16,10 +16,19 @@ export const PRIVACY_FIELDS = ["title", "url", "app"] as const;
 export const PRIVACY_ACTIONS = ["drop", "redact"] as const;
 export const MAX_PATTERN_LENGTH = 200;
 export const MAX_PRIVACY_RULES = 50;
+/**
+ * Bounds on a rule list's matching cost. RE2 runs in time proportional to the value's length times
+ * the compiled program's size, so the size is what is bounded: at most 200 instructions a pattern
+ * (`(?:bank|payroll)` is 14, a long alternation of forty words ~300) and 1,000 for the whole list —
+ * ~0.3 s for the largest body an agent may send (1 MiB of text) against the largest list, measured,
+ * and microseconds for a real batch.
+ */
+export const MAX_PATTERN_PROGRAM = 200;
+export const MAX_RULES_PROGRAM = 1_000;
 
 /**
- * One privacy rule, applied at heartbeat ingest: when `pattern` (a JavaScript regular expression,
- * compiled without flags) matches `field`, the heartbeat is dropped or the field is redacted.
+ * One privacy rule, applied at heartbeat ingest: when `pattern` (an RE2 regular expression, matched
+ * anywhere in the value) matches `field`, the heartbeat is dropped or the field is redacted.
  */
 export interface PrivacyRule {
   field: (typeof PRIVACY_FIELDS)[number];
@@ -42,13 +51,25 @@ export interface TrackingSettings {
   updatedAt: Date | null;
 }
 
+/** The size of a pattern's RE2 program, or null when RE2 cannot compile it. */
+export function programSize(pattern: string): number | null {
+  try {
+    return RE2JS.compile(pattern).programSize();
+  } catch {
+    return null;
+  }
+}
+
 /**
  * Why a pattern is refused, or null when it is acceptable: rules are RE2 syntax, matched in linear
- * time (activity/privacy.ts), so what RE2 cannot compile (lookaround, backreferences) is refused.
+ * time (activity/privacy.ts), so what RE2 cannot compile (lookaround, backreferences) is refused, and
+ * so is a pattern whose program is larger than MAX_PATTERN_PROGRAM (`x{1000}`-style repeats).
  */
 export function patternProblem(pattern: string): string | null {
   try {
-    RE2JS.compile(pattern);
+    const size = RE2JS.compile(pattern).programSize();
+    if (size > MAX_PATTERN_PROGRAM)
+      return `is too complex (${size} RE2 instructions; at most ${MAX_PATTERN_PROGRAM}): use fewer or smaller repeats`;
     return null;
   } catch (err) {
     const why = (err as Error).message.replace(/^error parsing regexp: /, "");
