@@ -205,7 +205,11 @@ describe("worker on D1 + R2 (Miniflare)", () => {
       method: "POST",
       headers: asOperator,
     });
-    const run = (await res.json()) as { status: string; result: Record<string, unknown>; error: string | null };
+    const run = (await res.json()) as {
+      status: string;
+      result: Record<string, unknown>;
+      error: string | null;
+    };
     expect([res.status, run.status, run.error]).toEqual([200, "succeeded", null]);
     expect(run.result).toEqual({ deleted: 150, failed: 0, more: false });
     expect(await d1.prepare("SELECT count(*) AS n FROM blob_deletions").first()).toEqual({ n: 0 });
