@@ -4,7 +4,7 @@ import { eq } from "drizzle-orm";
 import { memberships, timeEntries } from "../../src/db/schema";
 import type { DomainEvent } from "../../src/events/types";
 import { newId } from "../../src/lib/ids";
-import { createTestApp, type TestApp } from "../support/app";
+import { createTestApp, runJob as runJobOf, type TestApp } from "../support/app";
 import { hb, ingest, setSettings, type Tracker, tracker } from "./support";
 
 let t: TestApp;
@@ -17,12 +17,7 @@ afterAll(() => t?.close());
 
 const MIN = 60_000;
 
-async function runJob(id: string) {
-  const out = await t.services.jobs.run(id, { trigger: "manual" });
-  if (out.status !== "succeeded") throw new Error(`${id}: ${JSON.stringify(out)}`);
-  await t.platform.drain();
-  return JSON.parse(out.run.result ?? "{}") as Record<string, number>;
-}
+const runJob = (id: string) => runJobOf(t, id);
 
 async function status(who: Tracker) {
   const [row] = await t.platform.db.select().from(memberships).where(eq(memberships.id, who.memberId));

@@ -7,7 +7,7 @@ import { afterAll, beforeEach, describe, expect, test } from "bun:test";
 import { eq } from "drizzle-orm";
 import { activitySpans, heartbeats, memberships, timeEntries } from "../../src/db/schema";
 import { newId } from "../../src/lib/ids";
-import { createTestApp, type TestApp } from "../support/app";
+import { createTestApp, runJob as runJobOf, type TestApp } from "../support/app";
 import { hb, ingest, setSettings, tracker } from "./support";
 
 let t: TestApp;
@@ -18,12 +18,7 @@ beforeEach(async () => {
 });
 afterAll(() => t?.close());
 
-async function runJob(id: string) {
-  const out = await t.services.jobs.run(id, { trigger: "manual" });
-  if (out.status !== "succeeded") throw new Error(`${id}: ${JSON.stringify(out)}`);
-  await t.platform.drain();
-  return JSON.parse(out.run.result ?? "{}") as Record<string, number>;
-}
+const runJob = (id: string) => runJobOf(t, id);
 
 describe("privacy-dropped heartbeats and liveness", () => {
   test("a timer is not stopped as stale while the agent keeps sending (dropped) heartbeats", async () => {

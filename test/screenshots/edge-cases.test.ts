@@ -7,7 +7,7 @@ import sharp from "sharp";
 import { blobDeletions, screenshots } from "../../src/db/schema";
 import { retryDelayMs } from "../../src/modules/screenshots/screenshots.jobs";
 import type { BlobObject, BlobStore } from "../../src/ports/blob";
-import { createTestApp, type TestApp } from "../support/app";
+import { createTestApp, runJob as runJobOf, type TestApp } from "../support/app";
 import { removeAsAdmin, type SeededMember, seedMember } from "../support/identity";
 import { type Agent, agentFor, makeImage, upload, uploaded, uploadForm } from "./support";
 
@@ -231,11 +231,7 @@ describe("screenshots: no blobs without a row", () => {
 });
 
 describe("images of deleted screenshots are deleted (screenshots.delete-blobs)", () => {
-  async function runJob() {
-    const out = await t.services.jobs.run("screenshots.delete-blobs", { trigger: "manual" });
-    if (out.status !== "succeeded") throw new Error(JSON.stringify(out));
-    return JSON.parse(out.run.result ?? "{}") as Record<string, unknown>;
-  }
+  const runJob = () => runJobOf(t, "screenshots.delete-blobs");
   const queued = async () => (await t.platform.db.select().from(blobDeletions)).map((r) => r.key).sort();
 
   test("removing a member queues their screenshots' images with the rows' delete, and the job deletes them", async () => {

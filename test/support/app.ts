@@ -91,3 +91,11 @@ export async function createTestApp(
     close: () => platform.close(),
   };
 }
+
+/** Runs a job once as an operator would (manual trigger), waits for deferred work, returns its result. */
+export async function runJob(t: TestApp, id: string): Promise<Record<string, unknown>> {
+  const out = await t.services.jobs.run(id, { trigger: "manual" });
+  if (out.status !== "succeeded") throw new Error(`${id}: ${JSON.stringify(out)}`);
+  await t.platform.drain();
+  return JSON.parse(out.run.result ?? "{}") as Record<string, unknown>;
+}

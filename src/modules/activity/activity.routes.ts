@@ -101,6 +101,6 @@ export const ingestHeartbeatsRoute = createRoute({
   },
   responses: {
     200: jsonContent(IngestResultSchema, "Stored; counts of this batch"),
-    ...apiProblemResponses(401, 403, 413, 415, 422),
+    ...apiProblemResponses(401, 403, 409, 413, 415, 422),
   },
 });

@@ -212,10 +212,7 @@ export function planIngest(
   /** New heartbeats not stored (dropped by privacy rules): they count for presence only. */
   alsoSeen: readonly PresenceSample[] = [],
 ): IngestWrite {
-  if (rows.length === 0) return { ...presenceOnly(state, a), presence: presenceOf(alsoSeen, a.now) };
-  const stream = [...state.after, ...rows].sort(compareKeys);
-  const pieces = buildPieces(state.carry, stream, a.pulsetimeMs);
-  return {
+  const base = {
     orgId: a.orgId,
     memberId: a.memberId,
     now: a.now,
@@ -225,33 +222,26 @@ export function planIngest(
       status: a.status,
       settingsUpdatedAt: state.member?.settingsUpdatedAt ?? null,
     },
+  };
+  // Every heartbeat dropped: presence alone — nothing stored, no span rebuilt, the same guards.
+  if (rows.length === 0)
+    return {
+      ...base,
+      heartbeats: [],
+      rebuildFrom: null,
+      pieces: [],
+      deltas: [],
+      presence: presenceOf(alsoSeen, a.now),
+    };
+  const stream = [...state.after, ...rows].sort(compareKeys);
+  const pieces = buildPieces(state.carry, stream, a.pulsetimeMs);
+  return {
+    ...base,
     heartbeats: rows,
     rebuildFrom: state.carry ? { time: state.carry.lastTime, clientId: state.carry.lastClientId } : "all",
     pieces,
     deltas: hourDeltas(state.replaced, pieces),
     presence: presenceOf(alsoSeen.length ? [...rows, ...alsoSeen] : rows, a.now),
-  };
-}
-
-/** A write of presence alone: nothing stored, no span rebuilt, the same guards. */
-function presenceOnly(
-  state: IngestState,
-  a: { orgId: string; memberId: string; now: number; idleThresholdMs: number; status: Presence },
-): Omit<IngestWrite, "presence"> {
-  return {
-    orgId: a.orgId,
-    memberId: a.memberId,
-    now: a.now,
-    idleThresholdMs: a.idleThresholdMs,
-    expect: {
-      version: state.member?.version ?? null,
-      status: a.status,
-      settingsUpdatedAt: state.member?.settingsUpdatedAt ?? null,
-    },
-    heartbeats: [],
-    rebuildFrom: null,
-    pieces: [],
-    deltas: [],
   };
 }
 

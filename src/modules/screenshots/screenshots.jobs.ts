@@ -1,8 +1,7 @@
-import { asc, eq, lte, sql } from "drizzle-orm";
 import type { Db } from "../../db/client";
-import { blobDeletions } from "../../db/schema";
 import { defineJob } from "../../jobs/define";
 import type { BlobStore } from "../../ports/blob";
+import { deferBlobDeletion, dueBlobDeletions, unqueueBlobDeletions } from "./screenshots.repo";
 
 /** Rows taken per round, rounds per run: a run removes at most 10,000 objects (a member's 90 days). */
 const ROUND = 500;
@@ -14,26 +13,6 @@ const MAX_BACKOFF_MS = 24 * 60 * 60_000;
 /** When a key whose deletion failed `attempts` times is tried again: 1, 2, 4 … minutes, at most a day. */
 export const retryDelayMs = (attempts: number) =>
   Math.min(2 ** Math.max(0, attempts - 1) * 60_000, MAX_BACKOFF_MS);
-
-/** Queues objects for deletion (those the caller could not remove itself); a key already queued stays. */
-export async function queueBlobDeletions(db: Db, keys: string[], now: Date): Promise<void> {
-  if (keys.length === 0) return;
-  await db
-    .insert(blobDeletions)
-    .values(keys.map((key) => ({ key, queuedAt: now, nextAttemptAt: now })))
-    .onConflictDoNothing();
-}
-
-/**
- * Forgets queued keys the caller has just deleted from the store itself. The keys travel as one JSON
- * parameter: D1 binds at most 100 per statement, and a round removes up to 500.
- */
-export async function unqueueBlobDeletions(db: Db, keys: string[]): Promise<void> {
-  if (keys.length)
-    await db
-      .delete(blobDeletions)
-      .where(sql`${blobDeletions.key} IN (SELECT value FROM json_each(${JSON.stringify(keys)}))`);
-}
 
 /**
  * Deletes the queued objects that are due: removed from the queue once the store confirms (deleting
@@ -48,12 +27,7 @@ export async function deleteQueuedBlobs(deps: {
   let deleted = 0;
   let failed = 0;
   for (let round = 0; round < MAX_ROUNDS; round++) {
-    const due = await db
-      .select()
-      .from(blobDeletions)
-      .where(lte(blobDeletions.nextAttemptAt, now))
-      .orderBy(asc(blobDeletions.nextAttemptAt))
-      .limit(ROUND);
+    const due = await dueBlobDeletions(db, now, ROUND);
     const done: string[] = [];
     for (let i = 0; i < due.length; i += PARALLEL) {
       const slice = due.slice(i, i + PARALLEL);
@@ -66,14 +40,11 @@ export async function deleteQueuedBlobs(deps: {
         }
         failed++;
         const attempts = row.attempts + 1;
-        await db
-          .update(blobDeletions)
-          .set({
-            attempts,
-            nextAttemptAt: new Date(now.getTime() + retryDelayMs(attempts)),
-            lastError: String((r.reason as Error)?.message ?? r.reason).slice(0, 500),
-          })
-          .where(eq(blobDeletions.key, row.key));
+        await deferBlobDeletion(db, row.key, {
+          attempts,
+          nextAttemptAt: new Date(now.getTime() + retryDelayMs(attempts)),
+          error: String((r.reason as Error)?.message ?? r.reason).slice(0, 500),
+        });
       }
     }
     await unqueueBlobDeletions(db, done);

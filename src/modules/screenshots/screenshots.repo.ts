@@ -1,7 +1,7 @@
-import { and, desc, eq, gte, lt, or, type SQL } from "drizzle-orm";
+import { and, asc, desc, eq, gte, lt, lte, or, type SQL, sql } from "drizzle-orm";
 import type { BatchItem } from "drizzle-orm/batch";
 import type { Db } from "../../db/client";
-import { screenshots } from "../../db/schema";
+import { blobDeletions, screenshots } from "../../db/schema";
 
 export type ScreenshotRow = typeof screenshots.$inferSelect;
 export type NewScreenshotRow = typeof screenshots.$inferInsert;
@@ -88,4 +88,50 @@ export async function deleteScreenshot(db: Db, orgId: string, id: string): Promi
     .where(and(eq(screenshots.orgId, orgId), eq(screenshots.id, id)))
     .returning({ id: screenshots.id });
   return rows.length > 0;
+}
+
+// Blob deletion queue (`blob_deletions`: a deleted screenshot row's objects, queued by a trigger).
+
+export type QueuedBlob = typeof blobDeletions.$inferSelect;
+
+/** Queues objects for deletion (those the caller could not remove itself); a key already queued stays. */
+export async function queueBlobDeletions(db: Db, keys: string[], now: Date): Promise<void> {
+  if (keys.length === 0) return;
+  await db
+    .insert(blobDeletions)
+    .values(keys.map((key) => ({ key, queuedAt: now, nextAttemptAt: now })))
+    .onConflictDoNothing();
+}
+
+/**
+ * Forgets queued keys whose objects are deleted. The keys travel as one JSON parameter: D1 binds at
+ * most 100 per statement, and a round of the deletion job removes up to 500.
+ */
+export async function unqueueBlobDeletions(db: Db, keys: string[]): Promise<void> {
+  if (keys.length)
+    await db
+      .delete(blobDeletions)
+      .where(sql`${blobDeletions.key} IN (SELECT value FROM json_each(${JSON.stringify(keys)}))`);
+}
+
+/** Queued keys due at `now`, longest waiting first. */
+export function dueBlobDeletions(db: Db, now: Date, limit: number): Promise<QueuedBlob[]> {
+  return db
+    .select()
+    .from(blobDeletions)
+    .where(lte(blobDeletions.nextAttemptAt, now))
+    .orderBy(asc(blobDeletions.nextAttemptAt))
+    .limit(limit);
+}
+
+/** Records a failed deletion and when to try again. */
+export async function deferBlobDeletion(
+  db: Db,
+  key: string,
+  retry: { attempts: number; nextAttemptAt: Date; error: string },
+): Promise<void> {
+  await db
+    .update(blobDeletions)
+    .set({ attempts: retry.attempts, nextAttemptAt: retry.nextAttemptAt, lastError: retry.error })
+    .where(eq(blobDeletions.key, key));
 }

@@ -135,7 +135,7 @@ export const uploadScreenshotRoute = createRoute({
     201: jsonContent(ScreenshotSchema, "Stored"),
     200: jsonContent(ScreenshotSchema, "Already stored (a retried upload)"),
     204: { description: "Dropped by a privacy rule of the organization: nothing was stored" },
-    ...apiProblemResponses(401, 403, 413, 415, 422, 501),
+    ...apiProblemResponses(401, 403, 409, 413, 415, 422, 501),
   },
 });
 

@@ -18,7 +18,6 @@ import type { AuditService } from "../audit/audit.service";
 import type { AuditActor } from "../orgs/orgs.model";
 import { findMembershipId, memberExists } from "../orgs/orgs.repo";
 import { findSettings } from "../tracking-settings/tracking-settings.repo";
-import { queueBlobDeletions, unqueueBlobDeletions } from "./screenshots.jobs";
 import { type ScreenshotView, sniffImage, toScreenshotView } from "./screenshots.model";
 import type { ScreenshotCursor, ScreenshotRow } from "./screenshots.repo";
 import * as repo from "./screenshots.repo";
@@ -186,7 +185,7 @@ export async function uploadScreenshot(
     const failed = keys.filter((_, i) => results[i]?.status === "rejected");
     if (!failed.length) return;
     deps.logger.warn({ keys, failed: failed.length }, "could not remove screenshot blobs; queued");
-    await queueBlobDeletions(db, failed, deps.clock.now());
+    await repo.queueBlobDeletions(db, failed, deps.clock.now());
   };
 
   const event = events.create(
@@ -347,7 +346,7 @@ export async function deleteForViewer(
   // is unreachable, never half-served. They go now; what the store refuses, the job retries.
   const keys = [row.imageKey, row.mediumKey, row.smallKey];
   const results = await Promise.allSettled(keys.map((k) => deps.blobs.delete(k)));
-  await unqueueBlobDeletions(
+  await repo.unqueueBlobDeletions(
     deps.db,
     keys.filter((_, i) => results[i]?.status === "fulfilled"),
   );

@@ -231,19 +231,16 @@ export async function updateEntry(
     const billable = patch.billable ?? before.billable;
     const tagsChanged = added.length > 0 || tagIds.length !== beforeTags.length;
     // What differs from the stored entry: nothing (an empty or same-values PATCH) writes nothing.
+    const differs: Record<keyof EntryPatch, boolean> = {
+      start: start.getTime() !== before.startAt.getTime(),
+      end: end?.getTime() !== before.endAt?.getTime(),
+      projectId: projectChanged,
+      description: description !== before.description,
+      billable: billable !== before.billable,
+      tagIds: tagsChanged,
+    };
     const changes = (Object.keys(patch) as (keyof EntryPatch)[]).filter(
-      (k) =>
-        patch[k] !== undefined &&
-        (
-          {
-            start: start.getTime() !== before.startAt.getTime(),
-            end: end?.getTime() !== before.endAt?.getTime(),
-            projectId: projectChanged,
-            description: description !== before.description,
-            billable: billable !== before.billable,
-            tagIds: tagsChanged,
-          } satisfies Record<keyof EntryPatch, boolean>
-        )[k],
+      (k) => patch[k] !== undefined && differs[k],
     );
     if (changes.length === 0) return entryView(before, beforeTags, now);
 

@@ -17,15 +17,14 @@ export function registerTrackingSettings(app: Router): void {
   app.openapi(updateSettingsRoute, async (c) => {
     const p = orgMember(c);
     const { db, clock, kv } = c.get("platform");
-    const before = await readSettings(db, p.orgId);
-    const out = await updateSettings(
+    const { settings, changed } = await updateSettings(
       { db, clock, audit: c.get("services").audit },
       p.orgId,
       c.req.valid("json"),
       auditContext(c),
     );
     // The week start and the idle threshold shape what `GET /members/stats` shows ("this week", status).
-    if (out.updatedAt?.getTime() !== before.updatedAt?.getTime()) await statsCache.invalidate(kv, p.orgId);
-    return c.json(view(out), 200);
+    if (changed) await statsCache.invalidate(kv, p.orgId);
+    return c.json(view(settings), 200);
   });
 }

@@ -113,13 +113,16 @@ export async function readSettings(db: Db, orgId: string): Promise<TrackingSetti
 
 export type SettingsPatch = Partial<Omit<TrackingSettings, "updatedAt">>;
 
-/** Applies a partial update (upsert) and audits what changed as `settings.tracking_updated`. */
+/**
+ * Applies a partial update (upsert) and audits what changed as `settings.tracking_updated`; says
+ * whether anything changed (a patch of the stored values writes nothing).
+ */
 export async function updateSettings(
   deps: { db: Db; clock: Clock; audit: AuditService },
   orgId: string,
   patch: SettingsPatch,
   actor: Pick<AuditEntry, "actorType" | "actorId" | "ip" | "userAgent" | "requestId">,
-): Promise<TrackingSettings> {
+): Promise<{ settings: TrackingSettings; changed: boolean }> {
   const stored = await findSettings(deps.db, orgId);
   const before = presentRow(stored);
   const changes: Record<string, { from: unknown; to: unknown }> = {};
@@ -132,7 +135,7 @@ export async function updateSettings(
         : JSON.stringify(from) === JSON.stringify(to);
     if (to !== undefined && !same) changes[key] = { from, to };
   }
-  if (Object.keys(changes).length === 0) return before;
+  if (Object.keys(changes).length === 0) return { settings: before, changed: false };
   const { privacyRules, ...rest } = patch;
   const values: Partial<SettingsValues> = {
     ...rest,
@@ -147,5 +150,5 @@ export async function updateSettings(
     targetId: orgId,
     metadata: { changes },
   });
-  return present(row, row.updatedAt);
+  return { settings: present(row, row.updatedAt), changed: true };
 }
