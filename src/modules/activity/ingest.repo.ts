@@ -37,13 +37,19 @@ export interface IngestKey {
  * A heartbeat's identity (the idempotency key with its member): its client id at its time. A retried
  * batch repeats both; the unique index `heartbeats_member_time_uq` enforces it in the database.
  */
-const heartbeatKey = (time: number, clientId: string) => `${time}\u0000${clientId}`;
+export const heartbeatKey = (time: number, clientId: string) => `${time}\u0000${clientId}`;
 
 /**
  * A test passing each heartbeat key the first time it is asked about, and never one of `known` (the
  * batch's keys already stored): what ingest and bulk loaders keep of a batch.
  */
-export function firstSightings(known: Set<string>): (time: number, clientId: string) => boolean {
+export function firstSightings(
+  known: Set<string>,
+  keys?: readonly { time: number; clientId: string }[],
+): (time: number, clientId: string) => boolean {
+  // The usual batch: nothing of it stored yet, keys strictly increasing (an agent sends its
+  // heartbeats in order) — so no key repeats and every heartbeat is a first sighting.
+  if (keys && known.size === 0 && strictlyIncreasing(keys)) return () => true;
   const seen = new Set(known);
   return (time, clientId) => {
     const key = heartbeatKey(time, clientId);
@@ -51,6 +57,15 @@ export function firstSightings(known: Set<string>): (time: number, clientId: str
     seen.add(key);
     return true;
   };
+}
+
+function strictlyIncreasing(keys: readonly { time: number; clientId: string }[]): boolean {
+  for (let i = 1; i < keys.length; i++) {
+    const a = keys[i - 1] as { time: number; clientId: string };
+    const b = keys[i] as { time: number; clientId: string };
+    if (a.time > b.time || (a.time === b.time && a.clientId >= b.clientId)) return false;
+  }
+  return true;
 }
 
 export interface IngestState {

@@ -22,7 +22,7 @@ import {
 } from "./ingest.repo";
 import { ingestTails, keyOf } from "./ingest.tail";
 import { ingestWriter } from "./ingest.writer";
-import { applyPrivacy, compileRules, domainOf } from "./privacy";
+import { applyPrivacy, compileRules, domainMemo } from "./privacy";
 
 export interface IngestDeps {
   db: Db;
@@ -90,7 +90,8 @@ export function prepareHeartbeats(
   known: Set<string>,
 ): { rows: StoredHeartbeat[]; duplicates: number; dropped: PresenceSample[] } {
   const rules = compileRules(rulesJson);
-  const isNew = firstSightings(known);
+  const isNew = firstSightings(known, keys);
+  const domain = domainMemo();
   const rows: StoredHeartbeat[] = [];
   let duplicates = 0;
   const dropped: PresenceSample[] = [];
@@ -121,7 +122,7 @@ export function prepareHeartbeats(
       app: kept.app,
       title: kept.title || null,
       url: kept.url || null,
-      domain: domainOf(kept.url),
+      domain: domain(kept.url || null),
       idle: h.idle,
       keyboard: h.keyboard ?? null,
       mouse: h.mouse ?? null,

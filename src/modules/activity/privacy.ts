@@ -117,6 +117,22 @@ export function applyPrivacy<T extends PrivacyInput>(hb: T, compiled: CompiledRu
   return out;
 }
 
+/**
+ * `domainOf` remembering its last answer: a batch's heartbeats mostly repeat the URL of the one
+ * before (the same page, a heartbeat every few seconds), and parsing it was ~6% of ingest's time.
+ */
+export function domainMemo(): (url: string | null) => string | null {
+  let lastUrl: string | null = null;
+  let lastDomain: string | null = null;
+  return (url) => {
+    if (url !== lastUrl) {
+      lastUrl = url;
+      lastDomain = domainOf(url);
+    }
+    return lastDomain;
+  };
+}
+
 /** Host of an http(s) URL, lower case, without a leading `www.`; null for anything else. */
 export function domainOf(url: string | null): string | null {
   if (!url || url === REDACTED) return null;
