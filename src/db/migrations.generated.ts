@@ -173,5 +173,14 @@ export const migrations: Migration[] = [
       "CREATE UNIQUE INDEX `projects_org_lower_name_uq` ON `projects` (`org_id`,lower(\"name\"));",
       "CREATE UNIQUE INDEX `tags_org_lower_name_uq` ON `tags` (`org_id`,lower(\"name\"));"
     ]
+  },
+  {
+    "tag": "0010_presence_agents",
+    "createdAt": 1795380224119,
+    "hash": "d1646b19828c29137f7bc35804f6356edddd1fe529ec97df0e026f6f07f97121",
+    "statements": [
+      "-- Presence per agent (device): which of a member's agents last said \"idle\". A member's existing row\n-- becomes one entry under the empty id (its newest heartbeat), which ages out with the offline window.\nALTER TABLE `member_presence` ADD `agents` text DEFAULT '{}' NOT NULL;",
+      "UPDATE `member_presence` SET `agents` = json_object('', json_array(`latest_time`, `latest_idle`, `updated_at`));"
+    ]
   }
 ];

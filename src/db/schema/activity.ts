@@ -123,9 +123,16 @@ export const memberPresence = sqliteTable(
     lastActivityAt: ms("last_activity_at").notNull(),
     /** Latest end of a heartbeat that showed input (not idle, and keyboard/mouse counts > 0 when sent). */
     lastInputAt: ms("last_input_at"),
-    /** Time and idle flag of the newest heartbeat. */
+    /** Time and idle flag of the newest heartbeat (of any agent). */
     latestTime: ms("latest_time").notNull(),
     latestIdle: bool("latest_idle").notNull(),
+    /**
+     * Each agent (device) heard from in the last OFFLINE_AFTER_MS: a JSON object, agent token id →
+     * `[newest heartbeat time, its idle flag (0/1), received at]`. The member is active only while
+     * one of them says "not idle": a laptop left idle must not flip the member to idle on every batch
+     * while they type on their desktop.
+     */
+    agents: text("agents").notNull().default("{}"),
     /**
      * Bumped by every ingest of the member. An ingest reads the member's spans, rebuilds them in
      * code and writes them back only if the version it read is still current (optimistic lock).

@@ -173,7 +173,14 @@ export interface IngestWrite {
   rebuildFrom: { time: number; clientId: string } | "all" | null;
   pieces: Piece[];
   deltas: [hour: number, activeMs: number, idleMs: number][];
-  presence: { lastActivityAt: number; lastInputAt: number | null; latestTime: number; latestIdle: boolean };
+  presence: {
+    /** The agent (token id) that sent the batch; "" for bulk loaders. */
+    agentId: string;
+    lastActivityAt: number;
+    lastInputAt: number | null;
+    latestTime: number;
+    latestIdle: boolean;
+  };
 }
 
 /**
@@ -195,7 +202,7 @@ export function showsInput(h: PresenceSample): boolean {
 }
 
 /** Presence facts of new heartbeats (times capped at the server's clock). */
-function presenceOf(rows: readonly PresenceSample[], now: number): IngestWrite["presence"] {
+function presenceOf(rows: readonly PresenceSample[], now: number, agentId: string): IngestWrite["presence"] {
   let lastActivityAt = 0;
   let lastInputAt: number | null = null;
   let latest = rows[0] as PresenceSample;
@@ -205,7 +212,13 @@ function presenceOf(rows: readonly PresenceSample[], now: number): IngestWrite["
     if (showsInput(h)) lastInputAt = Math.max(lastInputAt ?? 0, end);
     if (compareKeys(h, latest) > 0) latest = h;
   }
-  return { lastActivityAt, lastInputAt, latestTime: Math.min(latest.time, now), latestIdle: latest.idle };
+  return {
+    agentId,
+    lastActivityAt,
+    lastInputAt,
+    latestTime: Math.min(latest.time, now),
+    latestIdle: latest.idle,
+  };
 }
 
 /**
@@ -223,6 +236,8 @@ export function planIngest(
     pulsetimeMs: number;
     idleThresholdMs: number;
     status: Presence;
+    /** The agent (token id) sending: presence is kept per agent. */
+    agentId?: string;
   },
   /** New heartbeats not stored (dropped by privacy rules): they count for presence only. */
   alsoSeen: readonly PresenceSample[] = [],
@@ -246,7 +261,7 @@ export function planIngest(
       rebuildFrom: null,
       pieces: [],
       deltas: [],
-      presence: presenceOf(alsoSeen, a.now),
+      presence: presenceOf(alsoSeen, a.now, a.agentId ?? ""),
     };
   const stream = [...state.after, ...rows].sort(compareKeys);
   const pieces = buildPieces(state.carry, stream, a.pulsetimeMs);
@@ -256,7 +271,7 @@ export function planIngest(
     rebuildFrom: state.carry ? { time: state.carry.lastTime, clientId: state.carry.lastClientId } : "all",
     pieces,
     deltas: hourDeltas(state.replaced, pieces),
-    presence: presenceOf(alsoSeen.length ? [...rows, ...alsoSeen] : rows, a.now),
+    presence: presenceOf(alsoSeen.length ? [...rows, ...alsoSeen] : rows, a.now, a.agentId ?? ""),
   };
 }
 

@@ -214,6 +214,7 @@ async function attempt(
       pulsetimeMs: (member.pulsetimeSeconds ?? DEFAULT_PULSETIME_S) * 1000,
       idleThresholdMs: (member.idleThresholdSeconds ?? DEFAULT_IDLE_THRESHOLD_S) * 1000,
       status: member.status,
+      agentId: agent.actor,
     },
     dropped,
   );

@@ -6,6 +6,7 @@ import { compiled, type WriteQuery, writeThreadOf } from "../../db/write-thread"
 import { abortIf, type Item, runBatch } from "../time/time.db";
 import { type BulkInsert, jsonEachInsert, valuesInsert } from "./bulk-insert";
 import type { IngestWrite } from "./ingest.repo";
+import { OFFLINE_AFTER_MS } from "./presence.repo";
 
 /**
  * One group committer per database handle: concurrent ingests of different members are written in
@@ -104,6 +105,23 @@ const onThread = (db: Db): Target<WriteQuery> => ({
 });
 
 /**
+ * The presence row's `agents` after an upsert (`excluded.agents`: the sending agent's one entry):
+ * that agent's entry replaced — keeping its newest heartbeat when this batch's is older (a late
+ * batch) — and agents not heard from within OFFLINE_AFTER_MS dropped.
+ */
+const mergeAgents = sql.raw(`(SELECT json_group_object(e.key, json(e.value)) FROM json_each(json_patch(
+    member_presence.agents,
+    (SELECT json_group_object(n.key, CASE WHEN json_extract(o.value, '$[0]') > json_extract(n.value, '$[0]')
+        THEN json_array(json_extract(o.value, '$[0]'), json_extract(o.value, '$[1]'), json_extract(n.value, '$[2]'))
+        ELSE json(n.value) END)
+      FROM json_each(excluded.agents) n LEFT JOIN json_each(member_presence.agents) o ON o.key = n.key)
+  )) e WHERE json_extract(e.value, '$[2]') > excluded.updated_at - ${OFFLINE_AFTER_MS})`);
+
+/** No agent of the member (presence row `p`) heard from lately says "not idle". */
+const noAgentActive = sql.raw(
+  "NOT EXISTS (SELECT 1 FROM json_each(p.agents) a WHERE json_extract(a.value, '$[1]') = 0)",
+);
+/**
  * The write batch of one or more plans (distinct members), set-based: a fixed set of statements
  * whatever the number of members (the bulk inserts aside, which the write thread cuts into chunks of
  * fixed sizes, bulk-insert.ts), each taking many members' rows at once. Concurrent ingests are
@@ -187,6 +205,7 @@ function groupWriteSql<Q>(db: Db, ws: IngestWrite[], to: Target<Q>): Q[] {
       p.latestTime,
       p.latestIdle ? 1 : 0,
       w.now,
+      p.agentId,
     ]);
     statuses.push([w.memberId, w.orgId, w.now, w.idleThresholdMs]);
   }
@@ -208,8 +227,9 @@ function groupWriteSql<Q>(db: Db, ws: IngestWrite[], to: Target<Q>): Q[] {
     );
   add(
     db.run(sql`INSERT INTO member_presence (member_id, org_id, last_activity_at, last_input_at, latest_time,
-        latest_idle, version, online, updated_at)
-      SELECT ${col(0)}, ${col(1)}, ${col(2)}, ${col(3)}, ${col(4)}, ${col(5)}, 1, 1, ${col(6)}
+        latest_idle, version, online, updated_at, agents)
+      SELECT ${col(0)}, ${col(1)}, ${col(2)}, ${col(3)}, ${col(4)}, ${col(5)}, 1, 1, ${col(6)},
+        json_object(${col(7)}, json_array(${col(4)}, ${col(5)}, ${col(6)}))
       FROM json_each(${json(presence)}) WHERE true
       ON CONFLICT (member_id) DO UPDATE SET
         last_activity_at = MAX(last_activity_at, excluded.last_activity_at),
@@ -218,6 +238,7 @@ function groupWriteSql<Q>(db: Db, ws: IngestWrite[], to: Target<Q>): Q[] {
           ELSE MAX(last_input_at, excluded.last_input_at) END,
         latest_idle = CASE WHEN excluded.latest_time >= latest_time THEN excluded.latest_idle ELSE latest_idle END,
         latest_time = MAX(latest_time, excluded.latest_time),
+        agents = ${mergeAgents},
         version = version + 1,
         online = 1,
         updated_at = excluded.updated_at`),
@@ -228,7 +249,7 @@ function groupWriteSql<Q>(db: Db, ws: IngestWrite[], to: Target<Q>): Q[] {
         status_changed_at = CASE WHEN memberships.status <> s.next THEN s.now ELSE status_changed_at END
       FROM (
         SELECT ${jcol(0)} AS member_id, ${jcol(1)} AS org_id, ${jcol(2)} AS now,
-          CASE WHEN p.latest_idle OR p.last_input_at IS NULL
+          CASE WHEN ${noAgentActive} OR p.last_input_at IS NULL
             OR ${jcol(2)} - p.last_input_at >= ${jcol(3)} THEN 'idle' ELSE 'active' END AS next
         FROM json_each(${json(statuses)}) j JOIN member_presence p ON p.member_id = ${jcol(0)}
       ) AS s
