@@ -59,7 +59,9 @@ export function statsSql(a: StatsArgs): SQL {
     a.zones.map((z) => [z.tz, z.dayStart, z.dayEnd, z.weekStart, z.weekEnd, ...hours(z)]),
   );
   // Today lies inside this week: one pass over the week's closed entries sums both.
-  const clip = (from: string, to: string) => `MAX(0, MIN(t.end_at, m.${to}) - MAX(t.start_at, m.${from}))`;
+  // Whole seconds of the times shown (integer division), as reports count entries: the totals agree.
+  const clip = (from: string, to: string) =>
+    `MAX(0, MIN(t.end_at / 1000 * 1000, m.${to}) - MAX(t.start_at / 1000 * 1000, m.${from}))`;
   const closed =
     sql.raw(`(SELECT json_array(COALESCE(SUM(${clip("ds", "de")}), 0), COALESCE(SUM(${clip("ws", "we")}), 0))
       FROM time_entries t WHERE t.member_id = m.id AND t.deleted_at IS NULL AND t.end_at IS NOT NULL

@@ -8,6 +8,7 @@ import {
   startOfLocalDay,
   startOfWeek,
   type WeekStart,
+  wholeSecondsBetween,
 } from "../../lib/time";
 import type { MembersDeps, Viewer } from "./members.service";
 import { STATS_TTL_MS, statsCache } from "./stats.cache";
@@ -218,6 +219,7 @@ export async function loadStats(
   return { stats, cached: false };
 }
 
+const wholeSecond = (ms: number) => Math.floor(ms / 1000) * 1000;
 const overlap = (start: number, end: number, from: number, to: number) =>
   Math.max(0, Math.min(end, to) - Math.max(start, from));
 
@@ -274,8 +276,10 @@ export function statsView(m: CachedMember, viewer: Viewer, now: number): MemberS
     };
   const b = m.bounds;
   const r = m.running;
-  const runToday = r && b ? overlap(r.startAt, now, b.dayStart, b.dayEnd) : 0;
-  const runWeek = r && b ? overlap(r.startAt, now, b.weekStart, b.weekEnd) : 0;
+  // A running timer in the whole seconds it shows (as closed entries and reports count them).
+  const [runStart, runNow] = r ? [wholeSecond(r.startAt), wholeSecond(now)] : [0, 0];
+  const runToday = r && b ? overlap(runStart, runNow, b.dayStart, b.dayEnd) : 0;
+  const runWeek = r && b ? overlap(runStart, runNow, b.weekStart, b.weekEnd) : 0;
   const observed = m.activeMs + m.idleMs;
   return {
     ...base,
@@ -291,7 +295,7 @@ export function statsView(m: CachedMember, viewer: Viewer, now: number): MemberS
           projectName: r.projectName,
           description: r.description,
           startAt: new Date(r.startAt).toISOString(),
-          seconds: Math.max(0, Math.round((now - r.startAt) / 1000)),
+          seconds: Math.max(0, wholeSecondsBetween(r.startAt, now)),
         }
       : null,
   };
