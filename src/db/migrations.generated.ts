@@ -182,5 +182,14 @@ export const migrations: Migration[] = [
       "-- Presence per agent (device): which of a member's agents last said \"idle\". A member's existing row\n-- becomes one entry under the empty id (its newest heartbeat), which ages out with the offline window.\nALTER TABLE `member_presence` ADD `agents` text DEFAULT '{}' NOT NULL;",
       "UPDATE `member_presence` SET `agents` = json_object('', json_array(`latest_time`, `latest_idle`, `updated_at`));"
     ]
+  },
+  {
+    "tag": "0011_presence_drop_member_latest",
+    "createdAt": 1795381475382,
+    "hash": "089e2659f369054d025e4fbc72991a602f606faf681f5bead30b3285f004681d",
+    "statements": [
+      "-- The member-wide newest heartbeat (time, idle flag) decided nothing once presence went per agent\n-- (0010: each agent's newest heartbeat is in `agents`); ingest no longer writes it.\nALTER TABLE `member_presence` DROP COLUMN `latest_time`;",
+      "ALTER TABLE `member_presence` DROP COLUMN `latest_idle`;"
+    ]
   }
 ];

@@ -155,6 +155,9 @@ export function clockTime(at: Date, tz: string): string {
   }).format(at);
 }
 
+/** An instant (ms) truncated to its whole second, as a clock shows it. */
+export const wholeSecond = (ms: number): number => Math.floor(ms / 1000) * 1000;
+
 /**
  * Seconds from `start` to `end` as a user reads them off the clock: both truncated to the whole
  * second (09:00:00.7 to 09:15:00.4 is 900 s). Entry durations, their events and reports all count so,

@@ -5,11 +5,7 @@
  * heartbeat again is ignored, the same id at another time is stored.
  */
 import { describe, expect, test } from "bun:test";
-import { createClient } from "@libsql/client";
-import { drizzle } from "drizzle-orm/libsql";
-import type { Db } from "../../src/db/client";
-import { migrate } from "../../src/db/migrate";
-import { migrations } from "../../src/db/migrations.generated";
+import { databaseBefore } from "../support/migrations";
 
 const T0 = Date.UTC(2026, 2, 2, 9);
 const INSERT = `INSERT INTO heartbeats (org_id, member_id, client_id, time, duration_ms, app, idle, received_at)
@@ -17,11 +13,7 @@ const INSERT = `INSERT INTO heartbeats (org_id, member_id, client_id, time, dura
 
 describe("migration 0006: heartbeat key", () => {
   test("stored heartbeats survive; (member_id, time, client_id) becomes the one unique key", async () => {
-    const client = createClient({ url: ":memory:" });
-    const db = drizzle(client) as unknown as Db;
-    const upTo = migrations.findIndex((m) => m.tag === "0006_heartbeat_key");
-    expect(upTo).toBeGreaterThan(0);
-    await migrate(db, migrations.slice(0, upTo));
+    const { client, migrateRest } = await databaseBefore("0006_heartbeat_key");
     const now = T0;
     await client.batch(
       [
@@ -46,7 +38,7 @@ describe("migration 0006: heartbeat key", () => {
     // Under 0005 the id alone was the key: the same id at another time conflicts.
     await expect(client.execute({ sql: INSERT, args: ["a", T0 + 5000, now] })).rejects.toThrow(/UNIQUE/);
 
-    const { applied } = await migrate(db, migrations);
+    const { applied } = await migrateRest();
     expect(applied).toContain("0006_heartbeat_key");
 
     const rows = await client.execute("SELECT client_id, time FROM heartbeats ORDER BY time");

@@ -284,6 +284,7 @@ describe.each(databases)("%s", (name, env) => {
       pulsetimeMs: 60_000,
       idleThresholdMs: 300_000,
       status: state.member?.status ?? "offline",
+      agentId: "",
     });
   };
 

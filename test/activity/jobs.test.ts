@@ -1,19 +1,16 @@
 /** The presence job (idle, offline) and stale-timer reconciliation, driven by the manual clock. */
-import { afterAll, beforeEach, describe, expect, test } from "bun:test";
+import { describe, expect, test } from "bun:test";
 import { eq } from "drizzle-orm";
 import { memberships, timeEntries } from "../../src/db/schema";
 import type { DomainEvent } from "../../src/events/types";
 import { newId } from "../../src/lib/ids";
-import { createTestApp, runJob as runJobOf, type TestApp } from "../support/app";
-import { hb, ingest, setSettings, type Tracker, tracker } from "./support";
+import { runJob as runJobOf, type TestApp } from "../support/app";
+import { freshAppEachTest, hb, ingest, setSettings, type Tracker, tracker } from "./support";
 
 let t: TestApp;
-beforeEach(async () => {
-  await t?.close();
-  t = await createTestApp();
-  t.clock.set("2026-03-02T09:00:00Z");
+freshAppEachTest("2026-03-02T09:00:00Z", (app) => {
+  t = app;
 });
-afterAll(() => t?.close());
 
 const MIN = 60_000;
 

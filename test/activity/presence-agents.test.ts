@@ -4,25 +4,18 @@
  * desktop they type on flipped the member between active and idle on every batch — each flip a
  * `member.status_changed` event.
  */
-import { afterAll, beforeEach, describe, expect, test } from "bun:test";
-import { createClient } from "@libsql/client";
+import { describe, expect, test } from "bun:test";
 import { eq } from "drizzle-orm";
-import { drizzle } from "drizzle-orm/libsql";
-import type { Db } from "../../src/db/client";
-import { migrate } from "../../src/db/migrate";
-import { migrations } from "../../src/db/migrations.generated";
 import { memberPresence } from "../../src/db/schema";
-import { createTestApp, type TestApp } from "../support/app";
+import type { TestApp } from "../support/app";
+import { databaseBefore } from "../support/migrations";
 import { createAgent } from "../tokens/support";
-import { type Hb, hb, post, setSettings, type Tracker, tracker } from "./support";
+import { freshAppEachTest, type Hb, hb, post, setSettings, type Tracker, tracker } from "./support";
 
 let t: TestApp;
-beforeEach(async () => {
-  await t?.close();
-  t = await createTestApp();
-  t.clock.set("2026-03-02T09:00:00Z");
+freshAppEachTest("2026-03-02T09:00:00Z", (app) => {
+  t = app;
 });
-afterAll(() => t?.close());
 
 /** A member with two enrolled agents: `laptop` (from `tracker`) and `desktop`. */
 async function twoDevices(): Promise<{
@@ -124,11 +117,7 @@ describe("presence with several agents", () => {
 
 describe("migration 0010", () => {
   test("a member's presence row becomes one entry (its newest heartbeat) that ages out like an agent's", async () => {
-    const client = createClient({ url: ":memory:" });
-    const db = drizzle(client) as unknown as Db;
-    const upTo = migrations.findIndex((m) => m.tag === "0010_presence_agents");
-    expect(upTo).toBeGreaterThan(0);
-    await migrate(db, migrations.slice(0, upTo));
+    const { client, migrateRest } = await databaseBefore("0010_presence_agents");
     const now = Date.UTC(2026, 2, 2);
     // A bare presence row: its member is beside the point here.
     await client.execute("PRAGMA foreign_keys = OFF");
@@ -142,7 +131,7 @@ describe("migration 0010", () => {
       ],
       "write",
     );
-    const { applied } = await migrate(db, migrations);
+    const { applied } = await migrateRest();
     expect(applied).toContain("0010_presence_agents");
     const { rows } = await client.execute("SELECT agents FROM member_presence");
     expect(JSON.parse(String(rows[0]?.agents))).toEqual({ "": [now - 30_000, 1, now + 5_000] });

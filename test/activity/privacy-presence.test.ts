@@ -3,20 +3,17 @@
  * a member who is working. SPEC 3: presence goes offline after "no heartbeat for 5 min"; a timer is
  * stale when "its agent sent no heartbeat" for the threshold.
  */
-import { afterAll, beforeEach, describe, expect, test } from "bun:test";
+import { describe, expect, test } from "bun:test";
 import { eq } from "drizzle-orm";
 import { activitySpans, heartbeats, memberships, timeEntries } from "../../src/db/schema";
 import { newId } from "../../src/lib/ids";
-import { createTestApp, runJob as runJobOf, type TestApp } from "../support/app";
-import { hb, ingest, setSettings, tracker } from "./support";
+import { runJob as runJobOf, type TestApp } from "../support/app";
+import { freshAppEachTest, hb, ingest, setSettings, tracker } from "./support";
 
 let t: TestApp;
-beforeEach(async () => {
-  await t?.close();
-  t = await createTestApp();
-  t.clock.set("2026-03-02T09:00:00Z");
+freshAppEachTest("2026-03-02T09:00:00Z", (app) => {
+  t = app;
 });
-afterAll(() => t?.close());
 
 const runJob = (id: string) => runJobOf(t, id);
 

@@ -1,6 +1,7 @@
+import { afterAll, beforeEach } from "bun:test";
 import { asc, eq } from "drizzle-orm";
 import { activitySpans, heartbeats, memberships, orgSettings } from "../../src/db/schema";
-import type { TestApp } from "../support/app";
+import { createTestApp, type TestApp } from "../support/app";
 import { type SeededMember, seedMember } from "../support/identity";
 import { createAgent } from "../tokens/support";
 
@@ -125,4 +126,16 @@ export async function storedSpans(t: TestApp, memberId: string) {
     out.push(last);
   }
   return out;
+}
+
+/** A new app for every test of the file, its clock at `at`; `use` receives it (the last one is closed after all). */
+export function freshAppEachTest(at: string, use: (t: TestApp) => void): void {
+  let current: TestApp | undefined;
+  beforeEach(async () => {
+    await current?.close();
+    current = await createTestApp();
+    current.clock.set(at);
+    use(current);
+  });
+  afterAll(() => current?.close());
 }

@@ -4,12 +4,8 @@
  * and a database that already holds such twins (stored by that race before 0009) upgrades in place.
  */
 import { afterEach, beforeEach, describe, expect, test } from "bun:test";
-import { createClient } from "@libsql/client";
-import { drizzle } from "drizzle-orm/libsql";
-import type { Db } from "../../src/db/client";
-import { migrate } from "../../src/db/migrate";
-import { migrations } from "../../src/db/migrations.generated";
 import { projects, tags } from "../../src/db/schema";
+import { databaseBefore } from "../support/migrations";
 import { call, type Team, team } from "./support";
 
 describe("names racing", () => {
@@ -52,11 +48,7 @@ describe("names racing", () => {
 
 describe("migration 0009", () => {
   test("twins differing only in case get their id's tail added to the later one's name; the index then holds", async () => {
-    const client = createClient({ url: ":memory:" });
-    const db = drizzle(client) as unknown as Db;
-    const upTo = migrations.findIndex((m) => m.tag === "0009_names_ignoring_case");
-    expect(upTo).toBeGreaterThan(0);
-    await migrate(db, migrations.slice(0, upTo));
+    const { client, migrateRest } = await databaseBefore("0009_names_ignoring_case");
     const now = Date.UTC(2026, 2, 2);
     const row = (table: string, id: string, org: string, name: string) =>
       table === "projects"
@@ -82,7 +74,7 @@ describe("migration 0009", () => {
       ],
       "write",
     );
-    const { applied } = await migrate(db, migrations);
+    const { applied } = await migrateRest();
     expect(applied).toContain("0009_names_ignoring_case");
     const names = async (table: string) =>
       (await client.execute(`SELECT id, name FROM ${table} ORDER BY id`)).rows.map((r) => [r.id, r.name]);

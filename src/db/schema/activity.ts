@@ -123,9 +123,6 @@ export const memberPresence = sqliteTable(
     lastActivityAt: ms("last_activity_at").notNull(),
     /** Latest end of a heartbeat that showed input (not idle, and keyboard/mouse counts > 0 when sent). */
     lastInputAt: ms("last_input_at"),
-    /** Time and idle flag of the newest heartbeat (of any agent). */
-    latestTime: ms("latest_time").notNull(),
-    latestIdle: bool("latest_idle").notNull(),
     /**
      * Each agent (device) heard from in the last OFFLINE_AFTER_MS: a JSON object, agent token id →
      * `[newest heartbeat time, its idle flag (0/1), received at]`. The member is active only while

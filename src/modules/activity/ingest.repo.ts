@@ -59,12 +59,11 @@ export function firstSightings(
   };
 }
 
-function strictlyIncreasing(keys: readonly { time: number; clientId: string }[]): boolean {
-  for (let i = 1; i < keys.length; i++) {
-    const a = keys[i - 1] as { time: number; clientId: string };
-    const b = keys[i] as { time: number; clientId: string };
-    if (a.time > b.time || (a.time === b.time && a.clientId >= b.clientId)) return false;
-  }
+type HeartbeatKey = { time: number; clientId: string };
+
+function strictlyIncreasing(keys: readonly HeartbeatKey[]): boolean {
+  for (let i = 1; i < keys.length; i++)
+    if (compareKeys(keys[i - 1] as HeartbeatKey, keys[i] as HeartbeatKey) >= 0) return false;
   return true;
 }
 
@@ -236,8 +235,8 @@ export function planIngest(
     pulsetimeMs: number;
     idleThresholdMs: number;
     status: Presence;
-    /** The agent (token id) sending: presence is kept per agent. */
-    agentId?: string;
+    /** The agent (token id) sending, "" for bulk loaders: presence is kept per agent. */
+    agentId: string;
   },
   /** New heartbeats not stored (dropped by privacy rules): they count for presence only. */
   alsoSeen: readonly PresenceSample[] = [],
@@ -261,7 +260,7 @@ export function planIngest(
       rebuildFrom: null,
       pieces: [],
       deltas: [],
-      presence: presenceOf(alsoSeen, a.now, a.agentId ?? ""),
+      presence: presenceOf(alsoSeen, a.now, a.agentId),
     };
   const stream = [...state.after, ...rows].sort(compareKeys);
   const pieces = buildPieces(state.carry, stream, a.pulsetimeMs);
@@ -271,7 +270,7 @@ export function planIngest(
     rebuildFrom: state.carry ? { time: state.carry.lastTime, clientId: state.carry.lastClientId } : "all",
     pieces,
     deltas: hourDeltas(state.replaced, pieces),
-    presence: presenceOf(alsoSeen.length ? [...rows, ...alsoSeen] : rows, a.now, a.agentId ?? ""),
+    presence: presenceOf(alsoSeen.length ? [...rows, ...alsoSeen] : rows, a.now, a.agentId),
   };
 }
 
@@ -314,7 +313,7 @@ export async function writeIngest(
     const isNew = firstSightings(state.known);
     const rows = w.heartbeats.filter((h) => isNew(h.time, h.clientId));
     if (rows.length === 0) return { inserted: 0, status: state.member.status };
-    const plan = planIngest(state, rows, { ...w, status: state.member.status });
+    const plan = planIngest(state, rows, { ...w, status: state.member.status, agentId: "" });
     try {
       return { inserted: rows.length, status: await commitIngest(db, plan) };
     } catch (err) {

@@ -122,7 +122,7 @@ export function prepareHeartbeats(
       app: kept.app,
       title: kept.title || null,
       url: kept.url || null,
-      domain: domain(kept.url || null),
+      domain: domain(kept.url),
       idle: h.idle,
       keyboard: h.keyboard ?? null,
       mouse: h.mouse ?? null,

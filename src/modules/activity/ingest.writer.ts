@@ -226,9 +226,9 @@ function groupWriteSql<Q>(db: Db, ws: IngestWrite[], to: Target<Q>): Q[] {
           active_ms = active_ms + excluded.active_ms, idle_ms = idle_ms + excluded.idle_ms`),
     );
   add(
-    db.run(sql`INSERT INTO member_presence (member_id, org_id, last_activity_at, last_input_at, latest_time,
-        latest_idle, version, online, updated_at, agents)
-      SELECT ${col(0)}, ${col(1)}, ${col(2)}, ${col(3)}, ${col(4)}, ${col(5)}, 1, 1, ${col(6)},
+    db.run(sql`INSERT INTO member_presence (member_id, org_id, last_activity_at, last_input_at, version,
+        online, updated_at, agents)
+      SELECT ${col(0)}, ${col(1)}, ${col(2)}, ${col(3)}, 1, 1, ${col(6)},
         json_object(${col(7)}, json_array(${col(4)}, ${col(5)}, ${col(6)}))
       FROM json_each(${json(presence)}) WHERE true
       ON CONFLICT (member_id) DO UPDATE SET
@@ -236,8 +236,6 @@ function groupWriteSql<Q>(db: Db, ws: IngestWrite[], to: Target<Q>): Q[] {
         last_input_at = CASE WHEN excluded.last_input_at IS NULL THEN last_input_at
           WHEN last_input_at IS NULL THEN excluded.last_input_at
           ELSE MAX(last_input_at, excluded.last_input_at) END,
-        latest_idle = CASE WHEN excluded.latest_time >= latest_time THEN excluded.latest_idle ELSE latest_idle END,
-        latest_time = MAX(latest_time, excluded.latest_time),
         agents = ${mergeAgents},
         version = version + 1,
         online = 1,

@@ -1,6 +1,7 @@
 import { type SQL, sql } from "drizzle-orm";
 import type { Db } from "../../db/client";
 import { PIECE_MS } from "../activity/spans";
+import { wholeSecondSql } from "../time/time.db";
 
 /** Local "today" and "this week" of one time zone, as UTC ms. */
 export interface ZoneBounds {
@@ -61,7 +62,7 @@ export function statsSql(a: StatsArgs): SQL {
   // Today lies inside this week: one pass over the week's closed entries sums both.
   // Whole seconds of the times shown (integer division), as reports count entries: the totals agree.
   const clip = (from: string, to: string) =>
-    `MAX(0, MIN(t.end_at / 1000 * 1000, m.${to}) - MAX(t.start_at / 1000 * 1000, m.${from}))`;
+    `MAX(0, MIN(${wholeSecondSql("t.end_at")}, m.${to}) - MAX(${wholeSecondSql("t.start_at")}, m.${from}))`;
   const closed =
     sql.raw(`(SELECT json_array(COALESCE(SUM(${clip("ds", "de")}), 0), COALESCE(SUM(${clip("ws", "we")}), 0))
       FROM time_entries t WHERE t.member_id = m.id AND t.deleted_at IS NULL AND t.end_at IS NOT NULL

@@ -8,6 +8,7 @@ import {
   startOfLocalDay,
   startOfWeek,
   type WeekStart,
+  wholeSecond,
   wholeSecondsBetween,
 } from "../../lib/time";
 import type { MembersDeps, Viewer } from "./members.service";
@@ -219,7 +220,6 @@ export async function loadStats(
   return { stats, cached: false };
 }
 
-const wholeSecond = (ms: number) => Math.floor(ms / 1000) * 1000;
 const overlap = (start: number, end: number, from: number, to: number) =>
   Math.max(0, Math.min(end, to) - Math.max(start, from));
 

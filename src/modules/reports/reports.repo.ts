@@ -1,6 +1,7 @@
 import { and, asc, eq, type SQL, type SQLWrapper, sql } from "drizzle-orm";
 import type { Db } from "../../db/client";
 import { memberships, projects, tags, timeEntries, timeEntryTags, users } from "../../db/schema";
+import { wholeSecondSql } from "../time/time.db";
 
 /** One local calendar day of the report: its date, UTC [start, end) in ms, and its week's first date. */
 export interface DayBucket {
@@ -36,7 +37,7 @@ const COLUMN: Record<Dimension, string> = {
  * start and end (09:00:00.7 to 09:15:00.4 is 15:00, not 899.7 s that rounds down to nothing), and
  * in whole seconds the groups add up to the total. Same as `wholeSecondsBetween` (lib/time) elsewhere.
  */
-const whole = (col: SQL) => sql`(${col} / 1000 * 1000)`;
+const whole = (column: string) => sql.raw(wholeSecondSql(column));
 
 /** Rounded duration of a piece, in SQL (integer division); `unit` is a whole number of minutes in ms. */
 function roundedSql(mode: RoundingMode, unit: number): SQL {
@@ -115,12 +116,12 @@ function piecesCte(f: ReportFilter, rounding: { mode: RoundingMode; unit: number
     filters.push(sql`AND e.project_id IN (SELECT value FROM json_each(${JSON.stringify(f.projectIds)}))`);
   if (f.billable !== undefined) filters.push(sql`AND e.billable = ${f.billable ? 1 : 0}`);
   return sql`cand AS (
-      SELECT e.id, e.member_id, e.project_id, e.billable, ${whole(sql`e.start_at`)} AS s, ${whole(sql`e.end_at`)} AS t,
-             ${guess(whole(sql`e.start_at`))} AS gs, ${guess(sql`${whole(sql`e.end_at`)} - 1`)} AS ge
+      SELECT e.id, e.member_id, e.project_id, e.billable, ${whole("e.start_at")} AS s, ${whole("e.end_at")} AS t,
+             ${guess(whole("e.start_at"))} AS gs, ${guess(sql`${whole("e.end_at")} - 1`)} AS ge
       FROM ${timeEntries} e
       WHERE ${org}
         AND e.start_at >= ${int(first.start - f.maxEntryMs)} AND e.start_at < ${int(last.end)}
-        AND e.end_at IS NOT NULL AND ${whole(sql`e.end_at`)} > ${int(first.start)} AND e.deleted_at IS NULL
+        AND e.end_at IS NOT NULL AND ${whole("e.end_at")} > ${int(first.start)} AND e.deleted_at IS NULL
         ${sql.join(filters, sql` `)}
     ),
     idx AS MATERIALIZED (

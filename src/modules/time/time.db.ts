@@ -43,3 +43,9 @@ export function isUniqueViolation(err: unknown, target: string): boolean {
   const m = errorMessages(err);
   return m.includes("UNIQUE constraint failed") && m.includes(target);
 }
+
+/**
+ * SQL of a stored instant (`column`, ms) truncated to its whole second: `wholeSecond` (lib/time) in
+ * SQL, so reports and stats count the seconds a user sees, as entries' own durations do.
+ */
+export const wholeSecondSql = (column: string): string => `(${column} / 1000 * 1000)`;
